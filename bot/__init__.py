@@ -1,0 +1,1 @@
+"""Slack glue: the Bolt app, its listeners, Block Kit views, and the run modes."""

@@ -1,0 +1,44 @@
+"""Builds the Bolt app: every listener registered in one place, in one factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.listeners import actions, commands, views
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def build_app(
+    services: Services,
+    *,
+    signing_secret: str | None,
+    client: AsyncWebClient,
+    identity: AuthorizeResult,
+) -> AsyncApp:
+    async def authorize(**_: Any) -> AuthorizeResult:
+        # auth.test ran once at start-up; no request waits on it before its ack().
+        return identity
+
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        authorize=authorize,
+        request_verification_enabled=signing_secret is not None,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("unhandled error in a listener: %s", error.__class__.__name__, exc_info=error)
+
+    commands.register(app, services)
+    actions.register(app, services)
+    views.register(app, services)
+    return app

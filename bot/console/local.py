@@ -1,0 +1,75 @@
+"""A whole bot on loopback: the fake Slack, the real app on uvicorn, and a simulator."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+
+from bot.console.fake_slack import FakeSlack
+from bot.console.simulator import SlackSimulator
+from bot.runtime import Runtime, build_runtime
+from bot.server import bind, uvicorn_server
+from bot.settings import Settings
+from integrations import Integrations
+from release.clock import Clock
+
+SIGNING_SECRET = "console-signing-secret"  # noqa: S105 (a local stand-in, not a secret)
+BOT_TOKEN = "xoxb-console"  # noqa: S105
+CHANNEL_ID = "C0PORTALREL"
+
+
+@dataclass
+class LocalBot:
+    fake: FakeSlack
+    runtime: Runtime
+    simulator: SlackSimulator
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+    @classmethod
+    def start(
+        cls,
+        database_url: str,
+        *,
+        admins: tuple[str, ...] = (),
+        clock: Clock | None = None,
+        integrations: Integrations | None = None,
+        **settings: object,
+    ) -> LocalBot:
+        fake = FakeSlack(bot_token=BOT_TOKEN)
+        fake.start()
+        config = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=fake.api_url,
+            release_channel_id=CHANNEL_ID,
+            release_admins=",".join(admins),
+            database_url=database_url,
+            **settings,
+        )
+        runtime = build_runtime(config, clock=clock, integrations=integrations)
+        sock = bind("127.0.0.1", 0)
+        port = sock.getsockname()[1]
+        server = uvicorn_server(runtime.asgi, log_level="warning")
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the bot's HTTP server did not start")
+            time.sleep(0.01)
+        url = f"http://127.0.0.1:{port}"
+        simulator = SlackSimulator(f"{url}/slack/events", SIGNING_SECRET, fake, CHANNEL_ID)
+        return cls(fake, runtime, simulator, server, thread, url)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.simulator.close()
+        self.runtime.close()
+        self.fake.stop()

@@ -1,0 +1,1 @@
+"""Bolt listeners, one module per surface, each with a register(app, services)."""

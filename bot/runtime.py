@@ -1,0 +1,108 @@
+"""Builds everything a running bot needs from its settings, once per process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+
+from bot.app import build_app
+from bot.server import asgi_app
+from bot.services import Services
+from bot.settings import Settings
+from bot.work import Worker
+from integrations import Integrations, dry_run
+from release.clock import Clock, SystemClock
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.unit_of_work import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    services: Services
+    bolt: AsyncApp
+    asgi: Starlette
+
+    def close(self) -> None:
+        self.services.worker.shutdown()
+        self.engine.dispose()
+
+
+def web_client(settings: Settings) -> WebClient:
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    integrations: Integrations | None = None,
+) -> Runtime:
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    store = Store(engine, clock)
+    client = web_client(settings)
+    auth = client.auth_test()
+    identity = AuthorizeResult(
+        enterprise_id=auth.get("enterprise_id"),
+        team_id=auth.get("team_id"),
+        bot_user_id=auth.get("user_id"),
+        bot_id=auth.get("bot_id"),
+        bot_token=settings.slack_bot_token.get_secret_value(),
+    )
+    services = Services(
+        channel_id=settings.release_channel_id,
+        policy=settings.policy,
+        store=store,
+        integrations=integrations or dry_run(tuple(settings.smoke_checks)),
+        clock=clock,
+        worker=Worker(settings.worker_threads),
+        web_client=client,
+    )
+    async_client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+    secret = settings.slack_signing_secret
+    bolt = build_app(
+        services,
+        signing_secret=secret.get_secret_value() if secret else None,
+        client=async_client,
+        identity=identity,
+    )
+    return Runtime(settings, engine, services, bolt, asgi_app(bolt, services))

@@ -1,0 +1,39 @@
+"""Everything a listener needs, built once per process and handed to register()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.conversation import SlackConversation
+from bot.work import Worker
+from commands.context import Context
+from integrations import Integrations
+from release.clock import Clock
+from release.policy import Policy
+from storage.unit_of_work import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    channel_id: str
+    policy: Policy
+    store: Store
+    integrations: Integrations
+    clock: Clock
+    worker: Worker
+    web_client: WebClient  # sync: used from worker threads only
+
+    def context(self, user_id: str, response_url: str | None = None) -> Context:
+        conversation = SlackConversation(
+            self.web_client, self.store, self.channel_id, user_id, response_url
+        )
+        return Context(
+            actor=user_id,
+            store=self.store,
+            conversation=conversation,
+            integrations=self.integrations,
+            policy=self.policy,
+            clock=self.clock,
+        )

@@ -1,0 +1,1 @@
+"""Block Kit surfaces, one module each, built with slack_sdk's validating models."""

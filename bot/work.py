@@ -1,0 +1,52 @@
+"""Where slow work runs: a thread pool beside the event loop that acknowledges Slack.
+
+Listeners ack on the event loop and hand their database and integration work to this
+pool, so one slow release never delays anyone else's acknowledgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Worker:
+    def __init__(self, threads: int) -> None:
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="release-work")
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def incident_id() -> str:
+    """A short reference a user can quote and an operator can find in the log."""
+    return uuid.uuid4().hex[:8]
+
+
+def guarded(tell: Callable[[str], None], fn: Callable[..., T], *args: Any) -> T | None:
+    """Run `fn`; on an unexpected error log it and tell the user without a stack trace."""
+    try:
+        return fn(*args)
+    except Exception:
+        ref = incident_id()
+        log.exception("unexpected error (ref %s)", ref)
+        try:
+            tell(
+                f"Something went wrong on my side (ref `{ref}`); what was already announced "
+                "stands and nothing else was done. Please tell the bot's operators."
+            )
+        except Exception:
+            log.exception("could not tell the user about ref %s", ref)
+        return None

@@ -1,0 +1,1 @@
+"""The /release sub-commands: parse text, call the domain, say what happened."""

@@ -1,0 +1,51 @@
+"""What every command handler is handed: who acts, and the ports it may act through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from integrations import Integrations
+from release.clock import Clock
+from release.policy import Policy
+from release.roles import Role
+from storage.unit_of_work import Store, UnitOfWork
+
+
+class Conversation(Protocol):
+    """Where a command's words go. The bot implements it over Slack."""
+
+    def reply(self, text: str) -> None:
+        """Tell only the person who acted (ephemeral)."""
+        ...
+
+    def announce(self, text: str) -> None:
+        """Tell the release channel."""
+        ...
+
+    def show_review(self, review_id: int) -> None:
+        """Post the review message, or update it in place if it was posted already."""
+        ...
+
+
+@dataclass(frozen=True)
+class Context:
+    actor: str
+    store: Store
+    conversation: Conversation
+    integrations: Integrations
+    policy: Policy
+    clock: Clock
+
+    def roles(self, uow: UnitOfWork) -> set[Role]:
+        held = uow.roles_of(self.actor)
+        if self.actor in self.policy.config_admins:
+            held.add(Role.ADMIN)
+        return held
+
+
+def refusal_for_role(needed: Role, doing: str) -> str:
+    return (
+        f"Only a {needed.title} may {doing}, and you do not hold that role. "
+        f"An admin can grant it with `/release role add @you {needed.value}`. Nothing was changed."
+    )

@@ -1,0 +1,31 @@
+"""`/release help`: every command the bot understands."""
+
+from __future__ import annotations
+
+from commands.context import Context
+from commands.parser import USAGE, Help
+
+_WHAT = {
+    "start": "start a release: branch, version bump, staging deploy (Release Manager)",
+    "status": "where a release stands and its recent history; no version: every open release",
+    "regression": "record the staging regression result with its report (QA)",
+    "review": "open a fresh readiness review (Release Manager)",
+    "cancel": "cancel a release before it deploys (Release Manager)",
+    "promote": "promote the release that passed staging to production (Release Manager)",
+    "role": "grant or revoke a role (Admin); list who holds what (anyone)",
+    "help": "this list",
+}
+
+
+def help_text() -> str:
+    lines = ["*/release commands*"]
+    lines += [f"• `{USAGE[name]}`: {what}" for name, what in _WHAT.items()]
+    lines.append(
+        "Readiness reviews are signed with the Approve and Reject buttons on the review "
+        "message (Technical Lead, QA, Client Success Lead, Security)."
+    )
+    return "\n".join(lines)
+
+
+def show_help(ctx: Context, _command: Help) -> None:
+    ctx.conversation.reply(help_text())

@@ -1,0 +1,309 @@
+"""start, regression, review, cancel and promote: a release from branch to production."""
+
+from __future__ import annotations
+
+import logging
+
+from commands.context import Context, refusal_for_role
+from commands.parser import Cancel, OpenReview, Promote, Regression, Start
+from commands.transitions import advance
+from integrations.ports import Deployment, IntegrationError
+from release.gates import PromotionFacts, failing, promotion_gates
+from release.lifecycle import Event, IllegalTransition
+from release.records import ReleaseRecord
+from release.roles import Role
+from release.versions import Version
+from storage.unit_of_work import Conflict, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def _locked_release(uow: UnitOfWork, ctx: Context, version: str) -> ReleaseRecord | None:
+    release = uow.release(version, lock=True)
+    if release is None:
+        ctx.conversation.reply(
+            f"There is no release {version}. Start one with `/release start {version}`."
+        )
+    return release
+
+
+def start(ctx: Context, command: Start) -> None:
+    version = str(command.version)
+    try:
+        with ctx.store.transaction() as uow:
+            if Role.RELEASE_MANAGER not in ctx.roles(uow):
+                ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "start a release"))
+                return
+            existing = uow.release(version)
+            if existing is not None:
+                ctx.conversation.reply(
+                    f"{version} was already started (it is `{existing.state}`). "
+                    f"See `/release status {version}`."
+                )
+                return
+            newest = max(
+                (r for r in uow.releases() if r.production_deployment_id),
+                key=lambda r: _version_key(r.version),
+                default=None,
+            )
+            if newest is not None and _version_key(newest.version) >= _version_key(version):
+                ctx.conversation.reply(
+                    f"{version} is not newer than {newest.version}, which reached production. "
+                    "Pick a higher version."
+                )
+                return
+            release = uow.add_release(
+                version, kind="regular", branch=command.version.branch, started_by=ctx.actor
+            )
+            uow.audit(ctx.actor, "command.start", release.id, version=version)
+    except Conflict:
+        ctx.conversation.reply(f"{version} was started by someone else a moment ago.")
+        return
+    ctx.conversation.announce(
+        f"<@{ctx.actor}> started *{version}*: creating `{release.branch}` from `main`, "
+        "bumping the version and deploying it to staging."
+    )
+    _stage(ctx, release)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.lstrip("v").split("."))
+
+
+def _stage(ctx: Context, release: ReleaseRecord) -> None:
+    """Policy steps 1 to 3: branch from main, bump the version, deploy to staging."""
+    try:
+        sha = ctx.integrations.source.create_release_branch(release.branch)
+        bump = ctx.integrations.source.bump_version(release.branch, release.version)
+        staging = ctx.integrations.deployer.deploy_staging(release.branch)
+    except IntegrationError as error:
+        with ctx.store.transaction() as uow:
+            uow.audit(ctx.actor, "staging.failed", release.id, error=str(error))
+        ctx.conversation.announce(
+            f":x: {release.version} could not reach staging: {error}. It stays `planned`; "
+            f"fix the cause and start again after `/release cancel {release.version} <reason>`."
+        )
+        return
+    with ctx.store.transaction() as uow:
+        current = uow.release(release.version, lock=True)
+        assert current is not None
+        uow.record_artefact(
+            current.id,
+            "staging_deploy",
+            by=ctx.actor,
+            url=staging.url,
+            details={"deployment_id": staging.id, "branch_sha": sha, "version_bump_sha": bump},
+        )
+        moved = advance(
+            uow, current, Event.STAGED, "release-bot", staging_deployment_id=staging.id
+        )
+    if isinstance(moved, IllegalTransition):
+        return  # cancelled while deploying: the staging deploy is recorded, nothing moves
+    ctx.conversation.announce(
+        f"*{release.version}* is on staging ({staging.url}). QA: run the full regression "
+        "suite (E2E, accessibility, performance smoke) and record it with "
+        f"`/release regression {release.version} pass|fail <report-url>`."
+    )
+
+
+def regression(ctx: Context, command: Regression) -> None:
+    version = str(command.version)
+    event = Event.REGRESSION_PASSED if command.passed else Event.REGRESSION_FAILED
+    with ctx.store.transaction() as uow:
+        if Role.QA not in ctx.roles(uow):
+            ctx.conversation.reply(refusal_for_role(Role.QA, "record regression results"))
+            return
+        release = _locked_release(uow, ctx, version)
+        if release is None:
+            return
+        moved = advance(uow, release, event, ctx.actor, regression_passed=command.passed)
+        if isinstance(moved, IllegalTransition):
+            ctx.conversation.reply(moved.explain(version, "record a regression result"))
+            return
+        uow.record_artefact(
+            release.id,
+            "regression_report",
+            by=ctx.actor,
+            outcome="pass" if command.passed else "fail",
+            url=command.report_url,
+            details={"staging_deployment_id": release.staging_deployment_id},
+        )
+        uow.audit(
+            ctx.actor,
+            "command.regression",
+            release.id,
+            outcome="pass" if command.passed else "fail",
+            report_url=command.report_url,
+        )
+        voided = uow.close_reviews(release.id, "voided")
+        review = (
+            uow.open_review(
+                release.id, opened_by=ctx.actor, compliance_items=_compliance(ctx, command.version)
+            )
+            if command.passed
+            else None
+        )
+    for old in voided:
+        ctx.conversation.show_review(old.id)
+    if review is None:
+        ctx.conversation.announce(
+            f":x: Regression *failed* on staging for *{version}* (<{command.report_url}|report>, "
+            f"recorded by <@{ctx.actor}>). Fix the blockers, redeploy and record a re-run."
+        )
+        return
+    notes = _release_notes(ctx, release)
+    ctx.conversation.announce(
+        f":white_check_mark: Regression *passed* on staging for *{version}* "
+        f"(<{command.report_url}|report>, recorded by <@{ctx.actor}>).\n*Release notes*\n{notes}"
+    )
+    ctx.conversation.show_review(review.id)
+
+
+def _release_notes(ctx: Context, release: ReleaseRecord) -> str:
+    """Policy step 4: generate the notes once and keep them with the release."""
+    try:
+        notes = ctx.integrations.source.release_notes(release.version, release.branch)
+    except IntegrationError as error:
+        notes = f"_Release notes could not be generated: {error}_"
+    with ctx.store.transaction() as uow:
+        uow.update_release(release.version, notes=notes)
+    return notes
+
+
+def _compliance(ctx: Context, version: Version) -> tuple[str, ...]:
+    """A major release carries the policy's compliance items on its review."""
+    return ctx.policy.compliance_items if version.is_major else ()
+
+
+def open_review(ctx: Context, command: OpenReview) -> None:
+    version = str(command.version)
+    with ctx.store.transaction() as uow:
+        if Role.RELEASE_MANAGER not in ctx.roles(uow):
+            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "open a review"))
+            return
+        release = _locked_release(uow, ctx, version)
+        if release is None:
+            return
+        moved = advance(uow, release, Event.REVIEW_OPENED, ctx.actor)
+        if isinstance(moved, IllegalTransition):
+            ctx.conversation.reply(moved.explain(version, "open a fresh review"))
+            return
+        superseded = uow.reviews_of(release.id, status="open")
+        review = uow.open_review(
+            release.id, opened_by=ctx.actor, compliance_items=_compliance(ctx, command.version)
+        )
+        uow.audit(ctx.actor, "command.review", release.id, review_id=review.id)
+    for old in superseded:
+        ctx.conversation.show_review(old.id)
+    ctx.conversation.announce(f"<@{ctx.actor}> opened a fresh readiness review of *{version}*.")
+    ctx.conversation.show_review(review.id)
+
+
+def cancel(ctx: Context, command: Cancel) -> None:
+    version = str(command.version)
+    with ctx.store.transaction() as uow:
+        if Role.RELEASE_MANAGER not in ctx.roles(uow):
+            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "cancel a release"))
+            return
+        release = _locked_release(uow, ctx, version)
+        if release is None:
+            return
+        moved = advance(uow, release, Event.CANCELLED, ctx.actor, reason=command.reason)
+        if isinstance(moved, IllegalTransition):
+            ctx.conversation.reply(moved.explain(version, "be cancelled"))
+            return
+        closed = uow.close_reviews(release.id, "cancelled")
+        uow.audit(ctx.actor, "command.cancel", release.id, reason=command.reason)
+    for review in closed:
+        ctx.conversation.show_review(review.id)
+    ctx.conversation.announce(
+        f":no_entry_sign: <@{ctx.actor}> cancelled *{version}*: {command.reason}"
+    )
+
+
+def promote(ctx: Context, command: Promote) -> None:
+    """Policy step 6, gated; then the smoke tests (step 7) and the change log (step 8)."""
+    version = str(command.version)
+    with ctx.store.transaction() as uow:
+        if Role.RELEASE_MANAGER not in ctx.roles(uow):
+            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "promote a release"))
+            return
+        release = _locked_release(uow, ctx, version)
+        if release is None:
+            return
+        gates = promotion_gates(
+            PromotionFacts(version, release.state, release.regression_passed)
+        )
+        blocked = failing(gates)
+        if blocked:
+            ctx.conversation.reply(
+                f"{version} cannot be promoted yet. Failing gates:\n"
+                + "\n".join(f"• {g.detail}" for g in blocked)
+                + f"\nSee `/release status {version}` for what it is waiting for."
+            )
+            return
+        moved = advance(uow, release, Event.PROMOTED, ctx.actor)
+        assert not isinstance(moved, IllegalTransition)  # the approved gate passed
+        uow.audit(ctx.actor, "command.promote", release.id, gates=[g.name for g in gates])
+    staging = Deployment(release.staging_deployment_id or "", "")
+    ctx.conversation.announce(
+        f":rocket: <@{ctx.actor}> is promoting *{version}* to production: the staging "
+        f"deployment `{staging.id}` that passed regression."
+    )
+    _deploy_and_verify(ctx, moved, staging)
+
+
+def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment) -> None:
+    version = release.version
+    try:
+        production = ctx.integrations.deployer.promote(staging)
+    except IntegrationError as error:
+        _fail(ctx, release, Event.DEPLOY_FAILED, f"the production deploy failed: {error}")
+        return
+    with ctx.store.transaction() as uow:
+        current = uow.release(version, lock=True)
+        assert current is not None
+        advance(uow, current, Event.DEPLOYED, "release-bot", production_deployment_id=production.id)
+        uow.record_artefact(current.id, "production_deploy", by=ctx.actor, url=production.url,
+                            details={"deployment_id": production.id})
+    ctx.conversation.announce(f"*{version}* is live; running the post-deploy smoke tests.")
+    results = ctx.integrations.smoke_tests.run(production)
+    with ctx.store.transaction() as uow:
+        current = uow.release(version, lock=True)
+        assert current is not None
+        uow.record_artefact(
+            current.id,
+            "smoke_tests",
+            by="release-bot",
+            outcome="pass" if all(r.passed for r in results) else "fail",
+            details={"checks": [{"name": r.name, "passed": r.passed, "detail": r.detail}
+                                for r in results]},
+        )
+    failed = [r for r in results if not r.passed]
+    if failed:
+        _fail(ctx, release, Event.VERIFY_FAILED,
+              "smoke tests failed: " + ", ".join(f"{r.name} ({r.detail})" for r in failed))
+        return
+    with ctx.store.transaction() as uow:
+        current = uow.release(version)
+    notes = current.notes if current and current.notes else _release_notes(ctx, release)
+    ctx.integrations.source.update_changelog(version, notes)
+    with ctx.store.transaction() as uow:
+        current = uow.release(version, lock=True)
+        assert current is not None
+        advance(uow, current, Event.VERIFIED, "release-bot")
+    ctx.conversation.announce(
+        f":tada: *{version}* is released. Smoke tests passed "
+        f"({', '.join(r.name for r in results)}); the change log and support bulletin are "
+        f"updated.\n*Release notes*\n{notes}"
+    )
+
+
+def _fail(ctx: Context, release: ReleaseRecord, event: Event, what: str) -> None:
+    with ctx.store.transaction() as uow:
+        current = uow.release(release.version, lock=True)
+        assert current is not None
+        advance(uow, current, event, "release-bot")
+        uow.audit("release-bot", "release.failed", current.id, detail=what)
+    log.warning("release %s failed: %s", release.version, what)
+    ctx.conversation.announce(f":rotating_light: *{release.version}* failed: {what}.")

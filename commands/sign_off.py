@@ -1,0 +1,157 @@
+"""Approve and Reject on a readiness review, and its compliance checkboxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from commands.context import Context
+from commands.transitions import advance
+from release.lifecycle import Event, IllegalTransition
+from release.records import ReviewRecord
+from release.review import Decision, Refusal, SignOff, sign, signable_roles
+from release.roles import Role
+from storage.unit_of_work import Conflict, UnitOfWork
+
+
+@dataclass(frozen=True)
+class ChooseRole:
+    """The clicker may sign more than one role: ask which (and why, on a rejection)."""
+
+    review_id: int
+    decision: Decision
+    roles: tuple[Role, ...]
+
+
+def _locked_review(uow: UnitOfWork, review_id: int) -> ReviewRecord | None:
+    """The review, read after its release row is locked, so no sign-off can slip in between."""
+    first = uow.review(review_id)
+    if first is None:
+        return None
+    uow.release(first.version, lock=True)
+    return uow.review(review_id)
+
+
+def clicked(ctx: Context, review_id: int, decision: Decision) -> ChooseRole | None:
+    """A confirmed Approve or Reject click. Returns what to ask next, if anything."""
+    with ctx.store.transaction() as uow:
+        review = _locked_review(uow, review_id)
+        if review is None:
+            ctx.conversation.reply("That review no longer exists; nothing was recorded.")
+            return None
+        allowed = signable_roles(
+            review.rules(), ctx.actor, ctx.roles(uow), four_eyes=ctx.policy.four_eyes
+        )
+        if isinstance(allowed, Refusal):
+            ctx.conversation.reply(allowed.reason)
+            return None
+        if decision is Decision.REJECT or len(allowed) > 1:
+            return ChooseRole(review_id, decision, allowed)
+    record(ctx, review_id, allowed[0], Decision.APPROVE, "")
+    return None
+
+
+def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason: str) -> None:
+    """Record one sign-off; the last approval approves the release, a rejection rejects it."""
+    try:
+        with ctx.store.transaction() as uow:
+            review = _locked_review(uow, review_id)
+            if review is None:
+                ctx.conversation.reply("That review no longer exists; nothing was recorded.")
+                return
+            signed = sign(
+                review.rules(),
+                SignOff(role, ctx.actor, decision, reason.strip()),
+                ctx.roles(uow),
+                four_eyes=ctx.policy.four_eyes,
+            )
+            if isinstance(signed, Refusal):
+                ctx.conversation.reply(signed.reason)
+                return
+            release = uow.release(review.version, lock=True)
+            assert release is not None
+            uow.add_sign_off(review_id, role, ctx.actor, decision, reason.strip())
+            uow.audit(
+                ctx.actor,
+                "sign_off",
+                release.id,
+                review_id=review_id,
+                role=role.value,
+                role_title=role.title,
+                decision=decision.value,
+                reason=reason.strip(),
+            )
+            uow.record_artefact(
+                release.id,
+                "approval",
+                by=ctx.actor,
+                outcome=decision.value,
+                details={"review_id": review_id, "role": role.value, "reason": reason.strip()},
+            )
+            outcome: Event | None = None
+            if decision is Decision.REJECT:
+                outcome = Event.REJECTED
+            elif signed.all_approved:
+                outcome = Event.APPROVED
+            if outcome is not None:
+                moved = advance(uow, release, outcome, ctx.actor)
+                if isinstance(moved, IllegalTransition):
+                    # The release moved on (cancelled, regression failed) while the review was
+                    # open: close the review so nobody signs it again.
+                    ctx.conversation.reply(moved.explain(review.version, "be signed off"))
+                    raise _Abandon
+                uow.close_review(review_id, "approved" if outcome is Event.APPROVED else "rejected")
+    except Conflict:
+        ctx.conversation.reply("Someone signed this review at the same moment; please look again.")
+        ctx.conversation.show_review(review_id)
+        return
+    except _Abandon:
+        return
+    verb = "approval" if decision is Decision.APPROVE else "rejection"
+    ctx.conversation.reply(f"Recorded your {verb} of {review.version} as {role.title}.")
+    ctx.conversation.show_review(review_id)
+    if outcome is Event.APPROVED:
+        ctx.conversation.announce(
+            f":white_check_mark: *{review.version}* is approved: Technical Lead, QA, Client "
+            "Success and Security all signed off. A release manager can promote it with "
+            f"`/release promote {review.version}`."
+        )
+    elif outcome is Event.REJECTED:
+        ctx.conversation.announce(
+            f":x: <@{ctx.actor}> rejected *{review.version}* as {role.title}: {reason.strip()}\n"
+            f"After a fix, record a passing regression re-run or open a fresh review with "
+            f"`/release review {review.version}`."
+        )
+
+
+class _Abandon(Exception):
+    """Roll the transaction back: the refusal has already been told."""
+
+
+def tick(ctx: Context, review_id: int, selected: set[str]) -> None:
+    """The compliance checkboxes now show `selected`: record each item that changed."""
+    with ctx.store.transaction() as uow:
+        review = _locked_review(uow, review_id)
+        if review is None:
+            ctx.conversation.reply("That review no longer exists; nothing was recorded.")
+            return
+        may_tick = set(review.required_roles) | {Role.RELEASE_MANAGER}
+        if not review.is_open:
+            ctx.conversation.reply("This review is closed; the checklist was not changed.")
+        elif not ctx.roles(uow) & may_tick:
+            ctx.conversation.reply(
+                "Only a reviewer or a release manager may tick compliance items; "
+                "the checklist was not changed."
+            )
+        else:
+            for item in review.compliance_items:
+                ticked = item in selected
+                if uow.set_tick(review_id, item, ctx.actor, ticked):
+                    uow.audit(
+                        ctx.actor,
+                        "compliance.ticked" if ticked else "compliance.unticked",
+                        review.release_id,
+                        review_id=review_id,
+                        item=item,
+                    )
+    # Always re-render: Slack shows the clicker's ticks until the message is updated.
+    ctx.conversation.show_review(review_id)

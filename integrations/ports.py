@@ -1,0 +1,51 @@
+"""The interfaces the release process needs from GitHub, Vercel and the smoke tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class IntegrationError(Exception):
+    """An outside system refused or failed; the message is safe to show a user."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class SourceControl(Protocol):
+    def create_release_branch(self, branch: str, base: str = "main") -> str:
+        """Create `branch` from `base`; returns the commit it points at."""
+        ...
+
+    def bump_version(self, branch: str, version: str) -> str:
+        """Commit the version metadata bump on `branch`; returns the commit."""
+        ...
+
+    def release_notes(self, version: str, branch: str) -> str:
+        """Release notes for `version` as Slack mrkdwn."""
+        ...
+
+    def update_changelog(self, version: str, notes: str) -> None: ...
+
+
+class Deployer(Protocol):
+    def deploy_staging(self, branch: str) -> Deployment: ...
+
+    def promote(self, staging: Deployment) -> Deployment:
+        """Promote exactly this staging deployment to production."""
+        ...
+
+
+class SmokeTests(Protocol):
+    def run(self, production: Deployment) -> list[CheckResult]: ...

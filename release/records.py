@@ -1,0 +1,92 @@
+"""What storage hands back: plain, frozen facts about releases, reviews and the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from release.lifecycle import State
+from release.review import Decision, Review, SignOff
+from release.roles import READINESS_ROLES, Role
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    id: int
+    version: str
+    kind: str
+    state: State
+    branch: str
+    regression_passed: bool
+    staging_deployment_id: str | None
+    production_deployment_id: str | None
+    started_by: str
+    created_at: datetime
+    updated_at: datetime
+    reason: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class SignOffRecord:
+    role: Role
+    user_id: str
+    decision: Decision
+    reason: str
+    signed_at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    id: int
+    release_id: int
+    version: str
+    kind: str
+    status: str
+    opened_by: str
+    opened_at: datetime
+    channel_id: str | None
+    message_ts: str | None
+    revision: int
+    compliance_items: tuple[str, ...] = ()
+    ticked: dict[str, str] = field(default_factory=dict)  # item -> who ticked it
+    sign_offs: tuple[SignOffRecord, ...] = ()
+
+    @property
+    def required_roles(self) -> tuple[Role, ...]:
+        return READINESS_ROLES
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    def rules(self) -> Review:
+        """The review as the sign-off rules see it."""
+        return Review(
+            version=self.version,
+            required_roles=self.required_roles,
+            sign_offs=tuple(
+                SignOff(s.role, s.user_id, s.decision, s.reason) for s in self.sign_offs
+            ),
+            is_open=self.is_open,
+            compliance_items=self.compliance_items,
+            ticked_items=frozenset(self.ticked),
+        )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    version: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Grant:
+    user_id: str
+    role: Role
+    granted_by: str
+    granted_at: datetime

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, the unit of work (the only place with SQL), migrations."""

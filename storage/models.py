@@ -1,0 +1,123 @@
+"""SQLAlchemy 2 typed models for releases, reviews, sign-offs, roles, artefacts and audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}
+
+
+class Release(Base):
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="regular")
+    state: Mapped[str] = mapped_column(String(32))
+    branch: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    staging_deployment_id: Mapped[str | None] = mapped_column(String(128))
+    production_deployment_id: Mapped[str | None] = mapped_column(String(128))
+    regression_passed: Mapped[bool] = mapped_column(default=False)
+    started_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # Bumped on every change; SQLAlchemy refuses a write made from a stale read.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    reviews: Mapped[list[Review]] = relationship(back_populates="release", order_by="Review.id")
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="readiness")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_by: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    compliance_items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Bumped on every change the message shows, so a stale render can be detected.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    release: Mapped[Release] = relationship(back_populates="reviews")
+    sign_offs: Mapped[list[SignOff]] = relationship(order_by="SignOff.id")
+    ticks: Mapped[list[ComplianceTick]] = relationship(order_by="ComplianceTick.id")
+
+
+class SignOff(Base):
+    __tablename__ = "sign_offs"
+    __table_args__ = (UniqueConstraint("review_id", "role", name="uq_sign_off_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[datetime]
+
+
+class ComplianceTick(Base):
+    __tablename__ = "compliance_ticks"
+    __table_args__ = (UniqueConstraint("review_id", "item", name="uq_compliance_tick"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
+    item: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(String(32))
+    ticked_at: Mapped[datetime]
+
+
+class RoleGrant(Base):
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("user_id", "role", name="uq_role_grant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    granted_by: Mapped[str] = mapped_column(String(32))
+    granted_at: Mapped[datetime]
+
+
+class Artefact(Base):
+    """A release artefact the policy keeps for 24 months: test reports, approvals."""
+
+    __tablename__ = "artefacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime]
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditEvent(Base):
+    """Append-only: database triggers refuse UPDATE and DELETE on this table."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
