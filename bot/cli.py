@@ -1,0 +1,101 @@
+"""The `release-bot` command: serve (HTTP or Socket Mode), console, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot.settings import Settings, describe
+
+log = logging.getLogger("release_bot")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as error:
+        print(describe(error), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    settings = _settings()
+    from slack_sdk.errors import SlackApiError
+
+    from bot.runtime import build_runtime
+
+    try:
+        runtime = build_runtime(settings)
+    except SlackApiError as error:
+        print(
+            f"release-bot: Slack refused SLACK_BOT_TOKEN at start-up: {error.response.get('error')}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if settings.slack_app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            handler = AsyncSocketModeHandler(
+                runtime.bolt, settings.slack_app_token.get_secret_value()
+            )
+            log.info("connecting to Slack in Socket Mode")
+            asyncio.run(handler.start_async())
+        else:
+            from bot.server import bind, uvicorn_server
+
+            log.info("serving Slack's requests at POST /slack/events on port %s", settings.port)
+            uvicorn_server(runtime.asgi).run(sockets=[bind("0.0.0.0", settings.port)])  # noqa: S104
+    finally:
+        runtime.close()
+    return 0
+
+
+def migrate() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    import os
+
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    url = os.environ.get("DATABASE_URL") or Settings.model_fields["database_url"].default
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    log.info("database is at the newest schema")
+    return 0
+
+
+def console(database_url: str) -> int:
+    from bot.console.repl import run_console
+
+    return run_console(database_url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="release-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="mode")
+    sub.add_parser("serve", help="serve Slack (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)")
+    sub.add_parser("migrate", help="apply database migrations to DATABASE_URL")
+    local = sub.add_parser("console", help="run the bot locally with a terminal standing in for Slack")
+    local.add_argument(
+        "--database-url",
+        default="sqlite:///release_bot_console.sqlite3",
+        help="where the console keeps its data (default: a SQLite file here)",
+    )
+    args = parser.parse_args(argv)
+    if args.mode == "console":
+        return console(args.database_url)
+    if args.mode == "migrate":
+        return migrate()
+    return serve()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,317 @@
+"""`release-bot console`: the whole bot in a terminal, with no Slack account.
+
+It drives the real Bolt app over HTTP with requests signed as Slack signs them, and reads
+what the bot says from a fake Slack Web API. Type a slash command as a chosen user, press
+buttons, tick checkboxes and fill in modals.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from bot.console.fake_slack import Message, OpenedView
+from bot.console.local import CHANNEL_ID, LocalBot
+from bot.console.render import Control, mrkdwn, render_blocks
+
+HELP = """\
+Console commands:
+  /release <text>        run a slash command as the current user (`@name` mentions someone)
+  as <name>              switch user (anyone; a new name is a new person with no roles)
+  in <#channel>          switch channel (commands only work in #portal-release)
+  press <n|label>        press button n (or the newest button with that label)
+  tick <n> [items…]      set checklist n to exactly these item numbers
+  who                    who you are and where
+  help                   this text
+  quit                   leave (the SQLite database keeps everything)"""
+
+_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,20}")
+
+
+def user_id(name: str) -> str:
+    return "U" + re.sub(r"[^A-Z0-9]", "", name.upper())
+
+
+class Console:
+    def __init__(self, bot: LocalBot, out: TextIO, read: Callable[[str], str | None]) -> None:
+        self.bot = bot
+        self.out = out
+        self.read = read
+        self.names: dict[str, str] = {CHANNEL_ID: "portal-release", "UBOT": "release-bot"}
+        self.user = self._person("alice")
+        self.channel = CHANNEL_ID
+        self.controls: dict[int, tuple[tuple[str, str], Control]] = {}
+        self._seen_edits: dict[tuple[str, str], int] = {}
+        self._seen_ephemerals = 0
+        self._seen_views = 0
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _person(self, name: str) -> str:
+        uid = user_id(name)
+        self.names[uid] = name
+        return uid
+
+    def name_of(self, some_id: str) -> str:
+        return self.names.get(some_id, some_id)
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def _escape_mentions(self, text: str) -> str:
+        def escape(match: re.Match[str]) -> str:
+            name = match.group(1).lower()
+            return f"<@{self._person(name)}|{name}>"
+
+        text = re.sub(r"(?<![<\w])@([A-Za-z][A-Za-z0-9_.-]*)", escape, text)
+        return re.sub(r"(?<![<\w])(https?://\S+)", r"<\1>", text)
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.say("release-bot console: the real bot, a local stand-in for Slack. Type `help`.")
+        self.say(f"You are @{self.name_of(self.user)} in #portal-release.")
+        while True:
+            line = self.read(f"{self.name_of(self.user)} in #{self.name_of(self.channel)}> ")
+            if line is None:
+                return
+            line = line.strip()
+            if not line:
+                continue
+            if line in ("quit", "exit"):
+                return
+            try:
+                self.handle(line)
+            except Exception as error:  # a console typo must never end the session
+                self.say(f"(console) {error}")
+
+    def handle(self, line: str) -> None:
+        word, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if word == "/release":
+            self.slash(rest)
+        elif word in ("as", "user"):
+            if not _NAME.fullmatch(rest.lower().lstrip("@")):
+                self.say("(console) usage: as <name>, for example `as quinn`")
+                return
+            self.user = self._person(rest.lower().lstrip("@"))
+            self.say(f"(console) you are now @{self.name_of(self.user)}")
+        elif word in ("in", "channel"):
+            name = rest.lstrip("#").lower()
+            if name == "portal-release":
+                self.channel = CHANNEL_ID
+            elif _NAME.fullmatch(name):
+                self.channel = "C" + re.sub(r"[^A-Z0-9]", "", name.upper())
+                self.names[self.channel] = name
+            else:
+                self.say("(console) usage: in #channel")
+                return
+            self.say(f"(console) you are now in #{self.name_of(self.channel)}")
+        elif word == "press":
+            self.press(rest)
+        elif word == "tick":
+            self.tick(rest.split())
+        elif word == "who":
+            self.say(f"(console) @{self.name_of(self.user)} ({self.user}) in "
+                     f"#{self.name_of(self.channel)}")
+        elif word == "help":
+            self.say(HELP)
+        else:
+            self.say("(console) unknown console command; type `help`")
+
+    def slash(self, text: str) -> None:
+        response = self.bot.simulator.command(
+            self.user, self._escape_mentions(text), channel_id=self.channel,
+            user_name=self.name_of(self.user),
+        )
+        if response.status_code != 200:
+            self.say(f"(console) the bot answered HTTP {response.status_code}")
+        elif response.content:
+            body = response.json()
+            if body.get("text"):
+                self._ephemeral(body["text"])
+        self.show_news()
+
+    def _find(self, ref: str) -> tuple[tuple[str, str], Control] | None:
+        if ref.isdigit():
+            return self.controls.get(int(ref))
+        matches = [c for c in self.controls.values() if c[1].label.lower() == ref.lower()]
+        return matches[-1] if matches else None
+
+    def _current(self, key: tuple[str, str]) -> Message | None:
+        return self.bot.fake.messages.get(key)
+
+    def press(self, ref: str) -> None:
+        found = self._find(ref)
+        if found is None or found[1].kind != "button":
+            self.say("(console) no such button; buttons are shown as [n: Label]")
+            return
+        key, control = found
+        message = self._current(key)
+        if message is None or not any(
+            e.get("action_id") == control.action_id
+            for b in message.blocks for e in b.get("elements") or []
+        ):
+            self.say("(console) that button is no longer on the message")
+            return
+        confirm = control.element.get("confirm")
+        if confirm:
+            self.say(f"┌ {confirm['title']['text']}")
+            self.say(f"│ {mrkdwn(confirm['text']['text'], self.name_of)}")
+            answer = self.read(
+                f"└ {confirm['confirm']['text']} (y) / {confirm['deny']['text']} (n)? "
+            )
+            if (answer or "").strip().lower() not in ("y", "yes"):
+                self.say("(console) not pressed")
+                return
+        self.bot.simulator.click(self.user, message, control.action_id)
+        self.show_news()
+
+    def tick(self, args: list[str]) -> None:
+        if not args or not args[0].isdigit():
+            self.say("(console) usage: tick <checklist number> [item numbers…]")
+            return
+        found = self._find(args[0])
+        if found is None or found[1].kind != "checkboxes":
+            self.say("(console) no such checklist")
+            return
+        key, control = found
+        message = self._current(key)
+        if message is None:
+            return
+        values = [str(int(a) - 1) for a in args[1:] if a.isdigit() and int(a) > 0]
+        self.bot.simulator.tick(self.user, message, control.action_id, values)
+        self.show_news()
+
+    # -- showing what the bot said --------------------------------------------------
+
+    def show_news(self) -> None:
+        fake = self.bot.fake
+        fake.wait_quiet()
+        for key, message in sorted(fake.messages.items(), key=lambda kv: kv[0][1]):
+            seen = self._seen_edits.get(key)
+            if seen is None or seen < message.edits:
+                self._seen_edits[key] = message.edits
+                self._message(key, message, edited=seen is not None)
+        all_count = len(fake.ephemerals)
+        for ephemeral in fake.ephemerals[self._seen_ephemerals:all_count]:
+            if ephemeral.user == self.user:
+                self._ephemeral(ephemeral.text)
+        self._seen_ephemerals = all_count
+        views = fake.views[self._seen_views:]
+        self._seen_views = len(fake.views)
+        for opened in views:
+            if opened.user == self.user:
+                self.fill_modal(opened)
+
+    def _message(self, key: tuple[str, str], message: Message, *, edited: bool) -> None:
+        where = f"#{self.name_of(message.channel)}"
+        self.say(f"\n{where} · release-bot{' (message updated)' if edited else ''}")
+        if message.blocks:
+            controls: list[Control] = []
+            lines = render_blocks(message.blocks, self.name_of, controls)
+            base = max(self.controls, default=0)
+            for offset, control in enumerate(controls, start=1):
+                number = base + offset
+                lines = [
+                    line.replace(f"[{control.number}: ", f"[{number}: ").replace(
+                        f"checklist [{control.number}] (tick {control.number} ",
+                        f"checklist [{number}] (tick {number} ",
+                    )
+                    for line in lines
+                ]
+                control.number = number
+                self.controls[number] = (key, control)
+            for line in lines:
+                self.say("  " + line)
+        else:
+            for line in mrkdwn(message.text, self.name_of).split("\n"):
+                self.say("  " + line)
+
+    def _ephemeral(self, text: str) -> None:
+        self.say("\n(only visible to you) release-bot")
+        for line in mrkdwn(text, self.name_of).split("\n"):
+            self.say("  " + line)
+
+    def fill_modal(self, opened: OpenedView) -> None:
+        view = opened.view
+        while True:
+            self.say(f"\n┌─ modal: {view['title']['text']}")
+            values: dict[str, dict[str, Any]] = {}
+            for block in view.get("blocks") or []:
+                if block.get("type") != "input":
+                    continue
+                element = block["element"]
+                label = block["label"]["text"]
+                if element["type"] == "static_select":
+                    options = element["options"]
+                    for i, option in enumerate(options, start=1):
+                        self.say(f"│ {i}. {option['text']['text']}")
+                    answer = (self.read(f"│ {label} (number): ") or "").strip()
+                    chosen = options[int(answer) - 1] if answer.isdigit() and 0 < int(answer) <= len(options) else None
+                    values[block["block_id"]] = {
+                        element["action_id"]: {"type": "static_select", "selected_option": chosen}
+                    }
+                else:
+                    answer = self.read(f"│ {label}: ") or ""
+                    values[block["block_id"]] = {
+                        element["action_id"]: {"type": "plain_text_input", "value": answer or None}
+                    }
+            submit = view.get("submit", {}).get("text", "Submit")
+            close = view.get("close", {}).get("text", "Cancel")
+            answer = (self.read(f"└─ {submit} (y) / {close} (n)? ") or "").strip().lower()
+            if answer not in ("y", "yes"):
+                self.say("(console) modal closed; nothing was sent")
+                return
+            response = self.bot.simulator.submit(self.user, opened, values)
+            body = response.json() if response.content else {}
+            if body.get("response_action") == "errors":
+                for message in body.get("errors", {}).values():
+                    self.say(f"(modal) {message}")
+                continue
+            self.show_news()
+            return
+
+
+def _reader(stream: TextIO, out: TextIO) -> Callable[[str], str | None]:
+    interactive = stream.isatty()
+
+    def read(prompt: str) -> str | None:
+        if interactive:
+            try:
+                return input(prompt)
+            except EOFError:
+                return None
+        line = stream.readline()
+        if not line:
+            return None
+        print(prompt + line.rstrip("\n"), file=out, flush=True)  # a transcript shows input
+        return line.rstrip("\n")
+
+    return read
+
+
+class _DryRunEcho(logging.Handler):
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"  · {record.getMessage()}", file=self.out, flush=True)
+
+
+def run_console(database_url: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    dry_run = logging.getLogger("release_bot.dry_run")
+    dry_run.setLevel(logging.INFO)
+    dry_run.addHandler(_DryRunEcho(stdout))
+    dry_run.propagate = False
+    bot = LocalBot.start(database_url, admins=(user_id("alice"),))
+    try:
+        Console(bot, stdout, _reader(stdin, stdout)).run()
+    finally:
+        bot.stop()
+    return 0
