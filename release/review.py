@@ -107,6 +107,12 @@ def sign(
     if isinstance(allowed, Refusal):
         return allowed
     if sign_off.role not in allowed:
+        taken = review.sign_off_for(sign_off.role)
+        if taken is not None:
+            return Refusal(
+                f"{sign_off.role.title} was already signed off by <@{taken.user_id}>; "
+                "nothing was recorded."
+            )
         return Refusal(f"You cannot sign off as {sign_off.role.title} on this review.")
     if sign_off.decision is Decision.REJECT and not sign_off.reason.strip():
         return Refusal("A rejection needs a reason.")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_VERSION = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+# At most nine digits a part: enough for any real release, and never a huge int() to parse.
+_PART = r"(0|[1-9][0-9]{0,8})"
+_VERSION = re.compile(rf"v{_PART}\.{_PART}\.{_PART}")
 
 
 @dataclass(frozen=True, order=True)
