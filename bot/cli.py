@@ -23,7 +23,9 @@ def _settings() -> Settings:
 
 
 def serve() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     settings = _settings()
     from slack_sdk.errors import SlackApiError
@@ -33,10 +35,8 @@ def serve() -> int:
     try:
         runtime = build_runtime(settings)
     except SlackApiError as error:
-        print(
-            f"release-bot: Slack refused SLACK_BOT_TOKEN at start-up: {error.response.get('error')}",
-            file=sys.stderr,
-        )
+        refusal = error.response.get("error")
+        print(f"release-bot: Slack refused SLACK_BOT_TOKEN at start-up: {refusal}", file=sys.stderr)
         return 2
     try:
         if settings.slack_app_token is not None:
@@ -46,7 +46,7 @@ def serve() -> int:
                 runtime.bolt, settings.slack_app_token.get_secret_value()
             )
             log.info("connecting to Slack in Socket Mode")
-            asyncio.run(handler.start_async())
+            asyncio.run(handler.start_async())  # type: ignore[no-untyped-call]
         else:
             from bot.server import bind, uvicorn_server
 
@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="mode")
     sub.add_parser("serve", help="serve Slack (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("migrate", help="apply database migrations to DATABASE_URL")
-    local = sub.add_parser("console", help="run the bot locally with a terminal standing in for Slack")
+    local = sub.add_parser(
+        "console", help="run the bot locally with a terminal standing in for Slack"
+    )
     local.add_argument(
         "--database-url",
         default="sqlite:///release_bot_console.sqlite3",

@@ -38,8 +38,9 @@ class SlackConversation:
             ).send(text=text, response_type="ephemeral", replace_original=False)
             if response.status_code == 200:
                 return
-            log.warning("response_url answered %s; replying with chat.postEphemeral",
-                        response.status_code)
+            log.warning(
+                "response_url answered %s; replying with chat.postEphemeral", response.status_code
+            )
         self._client.chat_postEphemeral(channel=self._channel_id, user=self._user_id, text=text)
 
     def announce(self, text: str) -> None:

@@ -89,8 +89,8 @@ def build_runtime(
         worker=Worker(settings.worker_threads),
         web_client=client,
     )
+    # No token here: Bolt hands each request a client with the token from authorize().
     async_client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),

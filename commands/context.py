@@ -45,8 +45,8 @@ class Context:
 
 
 def refusal_for_role(needed: Role, doing: str) -> str:
-    article = "an" if needed.title[0] in "AEIOU" else "a"
+    article = "an" if needed.label[0] in "AEIOU" else "a"
     return (
-        f"Only {article} {needed.title} may {doing}, and you do not hold that role. "
+        f"Only {article} {needed.label} may {doing}, and you do not hold that role. "
         f"An admin can grant it with `/release role add @you {needed.value}`. Nothing was changed."
     )

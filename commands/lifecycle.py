@@ -94,9 +94,7 @@ def _stage(ctx: Context, release: ReleaseRecord) -> None:
             url=staging.url,
             details={"deployment_id": staging.id, "branch_sha": sha, "version_bump_sha": bump},
         )
-        moved = advance(
-            uow, current, Event.STAGED, "release-bot", staging_deployment_id=staging.id
-        )
+        moved = advance(uow, current, Event.STAGED, "release-bot", staging_deployment_id=staging.id)
     if isinstance(moved, IllegalTransition):
         return  # cancelled while deploying: the staging deploy is recorded, nothing moves
     ctx.conversation.announce(
@@ -231,9 +229,7 @@ def promote(ctx: Context, command: Promote) -> None:
         release = _locked_release(uow, ctx, version)
         if release is None:
             return
-        gates = promotion_gates(
-            PromotionFacts(version, release.state, release.regression_passed)
-        )
+        gates = promotion_gates(PromotionFacts(version, release.state, release.regression_passed))
         blocked = failing(gates)
         if blocked:
             ctx.conversation.reply(
@@ -264,8 +260,13 @@ def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment
         current = uow.release(version, lock=True)
         assert current is not None
         advance(uow, current, Event.DEPLOYED, "release-bot", production_deployment_id=production.id)
-        uow.record_artefact(current.id, "production_deploy", by=ctx.actor, url=production.url,
-                            details={"deployment_id": production.id})
+        uow.record_artefact(
+            current.id,
+            "production_deploy",
+            by=ctx.actor,
+            url=production.url,
+            details={"deployment_id": production.id},
+        )
     ctx.conversation.announce(f"*{version}* is live; running the post-deploy smoke tests.")
     results = ctx.integrations.smoke_tests.run(production)
     with ctx.store.transaction() as uow:
@@ -276,13 +277,20 @@ def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment
             "smoke_tests",
             by="release-bot",
             outcome="pass" if all(r.passed for r in results) else "fail",
-            details={"checks": [{"name": r.name, "passed": r.passed, "detail": r.detail}
-                                for r in results]},
+            details={
+                "checks": [
+                    {"name": r.name, "passed": r.passed, "detail": r.detail} for r in results
+                ]
+            },
         )
     failed = [r for r in results if not r.passed]
     if failed:
-        _fail(ctx, release, Event.VERIFY_FAILED,
-              "smoke tests failed: " + ", ".join(f"{r.name} ({r.detail})" for r in failed))
+        _fail(
+            ctx,
+            release,
+            Event.VERIFY_FAILED,
+            "smoke tests failed: " + ", ".join(f"{r.name} ({r.detail})" for r in failed),
+        )
         return
     with ctx.store.transaction() as uow:
         current = uow.release(version)

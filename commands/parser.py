@@ -78,7 +78,15 @@ class Usage:
 
 
 Command = (
-    Help | Start | Status | Regression | OpenReview | Cancel | Promote | RoleAdd | RoleRemove
+    Help
+    | Start
+    | Status
+    | Regression
+    | OpenReview
+    | Cancel
+    | Promote
+    | RoleAdd
+    | RoleRemove
     | RoleList
 )
 
@@ -139,7 +147,12 @@ def parse(text: str) -> Command | Usage:
             return version
         if len(args) > 1:
             return _usage(name, f"`{name}` takes only a version.")
-        return {"start": Start, "review": OpenReview, "promote": Promote}[name](version)
+        kinds: dict[str, type[Start | OpenReview | Promote]] = {
+            "start": Start,
+            "review": OpenReview,
+            "promote": Promote,
+        }
+        return kinds[name](version)
     if name == "cancel":
         version = _version(name, args[0] if args else None)
         if isinstance(version, Usage):
@@ -181,7 +194,9 @@ def _parse_role(args: list[str]) -> RoleAdd | RoleRemove | RoleList | Usage:
         return _usage(name, "Name one person and one role.")
     user_id = mention(args[1])
     if user_id is None:
-        return _usage(name, f"Mention the person with @ (so Slack links them), not `{args[1][:40]}`.")
+        return _usage(
+            name, f"Mention the person with @ (so Slack links them), not `{args[1][:40]}`."
+        )
     role = Role.parse(args[2])
     if role is None:
         return _usage(name, f"`{args[2][:40]}` is not a role. Roles: {_ROLE_NAMES}.")

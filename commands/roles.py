@@ -13,11 +13,11 @@ def add(ctx: Context, command: RoleAdd) -> None:
             ctx.conversation.reply(refusal_for_role(Role.ADMIN, "grant roles"))
             return
         if not uow.grant(command.user_id, command.role, by=ctx.actor):
-            ctx.conversation.reply(f"<@{command.user_id}> already holds {command.role.title}.")
+            ctx.conversation.reply(f"<@{command.user_id}> already holds {command.role.label}.")
             return
         uow.audit(ctx.actor, "role.granted", user=command.user_id, role=command.role.value)
     ctx.conversation.announce(
-        f"<@{ctx.actor}> granted <@{command.user_id}> the {command.role.title} role."
+        f"<@{ctx.actor}> granted <@{command.user_id}> the {command.role.label} role."
     )
 
 
@@ -43,11 +43,11 @@ def remove(ctx: Context, command: RoleRemove) -> None:
             )
             return
         if not uow.revoke(command.user_id, command.role):
-            ctx.conversation.reply(f"<@{command.user_id}> does not hold {command.role.title}.")
+            ctx.conversation.reply(f"<@{command.user_id}> does not hold {command.role.label}.")
             return
         uow.audit(ctx.actor, "role.revoked", user=command.user_id, role=command.role.value)
     ctx.conversation.announce(
-        f"<@{ctx.actor}> revoked the {command.role.title} role from <@{command.user_id}>."
+        f"<@{ctx.actor}> revoked the {command.role.label} role from <@{command.user_id}>."
     )
 
 
@@ -61,7 +61,7 @@ def list_roles(ctx: Context, _command: RoleList) -> None:
         if not (grant.role is Role.ADMIN and grant.user_id in ctx.policy.config_admins):
             holders[grant.role].append(f"<@{grant.user_id}>")
     lines = ["*Roles*"] + [
-        f"• {role.title} (`{role.value}`): " + (", ".join(people) if people else "nobody")
+        f"• {role.label} (`{role.value}`): " + (", ".join(people) if people else "nobody")
         for role, people in holders.items()
     ]
     ctx.conversation.reply("\n".join(lines))

@@ -76,7 +76,7 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
                 release.id,
                 review_id=review_id,
                 role=role.value,
-                role_title=role.title,
+                role_title=role.label,
                 decision=decision.value,
                 reason=reason.strip(),
             )
@@ -107,7 +107,7 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
     except _Abandon:
         return
     verb = "approval" if decision is Decision.APPROVE else "rejection"
-    ctx.conversation.reply(f"Recorded your {verb} of {review.version} as {role.title}.")
+    ctx.conversation.reply(f"Recorded your {verb} of {review.version} as {role.label}.")
     ctx.conversation.show_review(review_id)
     if outcome is Event.APPROVED:
         ctx.conversation.announce(
@@ -117,7 +117,7 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
         )
     elif outcome is Event.REJECTED:
         ctx.conversation.announce(
-            f":x: <@{ctx.actor}> rejected *{review.version}* as {role.title}: {reason.strip()}\n"
+            f":x: <@{ctx.actor}> rejected *{review.version}* as {role.label}: {reason.strip()}\n"
             f"After a fix, record a passing regression re-run or open a fresh review with "
             f"`/release review {review.version}`."
         )

@@ -40,9 +40,7 @@ def _overview(releases: list[ReleaseRecord]) -> str:
     return "\n".join(lines)
 
 
-def _detail(
-    release: ReleaseRecord, review: ReviewRecord | None, history: list[AuditEntry]
-) -> str:
+def _detail(release: ReleaseRecord, review: ReviewRecord | None, history: list[AuditEntry]) -> str:
     lines = [
         f"*{release.version}* is `{release.state}` (started by <@{release.started_by}> "
         f"{release.created_at:%Y-%m-%d %H:%M} UTC, branch `{release.branch}`).",
@@ -56,7 +54,9 @@ def _detail(
         parts = []
         for role in review.required_roles:
             s = signed.get(role)
-            parts.append(f"{role.title}: " + (f"{s.decision.value}d by <@{s.user_id}>" if s else "pending"))
+            parts.append(
+                f"{role.label}: " + (f"{s.decision.value}d by <@{s.user_id}>" if s else "pending")
+            )
         lines.append(f"Review #{review.id} ({review.status}): " + "; ".join(parts))
     if history:
         lines.append("*Recent history*")

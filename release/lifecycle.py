@@ -75,10 +75,15 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
 #: What a release in each state is waiting for, in the words a user needs.
 WAITING_FOR: dict[State, str] = {
     State.PLANNED: "its staging deploy",
-    State.STAGING: "QA to record the staging regression (`/release regression <version> pass|fail <report-url>`)",
+    State.STAGING: (
+        "QA to record the staging regression "
+        "(`/release regression <version> pass|fail <report-url>`)"
+    ),
     State.REGRESSION_FAILED: "a fix and a passing regression re-run on staging",
     State.IN_REVIEW: "the readiness review sign-offs",
-    State.REJECTED: "a fix, then a passing regression re-run or a fresh review (`/release review <version>`)",
+    State.REJECTED: (
+        "a fix, then a passing regression re-run or a fresh review (`/release review <version>`)"
+    ),
     State.APPROVED: "a release manager to promote it (`/release promote <version>`)",
     State.DEPLOYING: "its production deploy to finish",
     State.VERIFYING: "its post-deploy smoke tests",
@@ -101,8 +106,7 @@ class IllegalTransition:
     def explain(self, version: str, doing: str) -> str:
         waiting = WAITING_FOR[self.state].replace("<version>", version)
         return (
-            f"{version} is `{self.state}`, so it cannot {doing} now. "
-            f"It is waiting for {waiting}."
+            f"{version} is `{self.state}`, so it cannot {doing} now. It is waiting for {waiting}."
         )
 
 

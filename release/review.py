@@ -59,7 +59,7 @@ class Refusal:
 
 
 def _titles(roles: Iterable[Role]) -> str:
-    return ", ".join(r.title for r in roles)
+    return ", ".join(r.label for r in roles)
 
 
 def signable_roles(
@@ -84,7 +84,7 @@ def signable_roles(
     pending = [r for r in relevant if r in review.pending_roles()]
     if not pending:
         taken = "; ".join(
-            f"{r.title} by <@{s.user_id}>"
+            f"{r.label} by <@{s.user_id}>"
             for r in relevant
             if (s := review.sign_off_for(r)) is not None
         )
@@ -110,10 +110,10 @@ def sign(
         taken = review.sign_off_for(sign_off.role)
         if taken is not None:
             return Refusal(
-                f"{sign_off.role.title} was already signed off by <@{taken.user_id}>; "
+                f"{sign_off.role.label} was already signed off by <@{taken.user_id}>; "
                 "nothing was recorded."
             )
-        return Refusal(f"You cannot sign off as {sign_off.role.title} on this review.")
+        return Refusal(f"You cannot sign off as {sign_off.role.label} on this review.")
     if sign_off.decision is Decision.REJECT and not sign_off.reason.strip():
         return Refusal("A rejection needs a reason.")
     signed = Review(

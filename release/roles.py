@@ -15,7 +15,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return _TITLES[self]
 
     @classmethod

@@ -279,11 +279,14 @@ class UnitOfWork:
         return True
 
     def count_holders(self, role: Role) -> int:
-        return self._session.scalar(
-            select(func.count()).select_from(models.RoleGrant).where(
-                models.RoleGrant.role == role.value
+        return (
+            self._session.scalar(
+                select(func.count())
+                .select_from(models.RoleGrant)
+                .where(models.RoleGrant.role == role.value)
             )
-        ) or 0
+            or 0
+        )
 
     # -- audit ------------------------------------------------------------------
 

@@ -83,8 +83,11 @@ class Harness:
         return self.sim.submit(
             user,
             modal,
-            {SignOffModal.REASON_BLOCK.value: {SignOffModal.REASON.value: {
-                "type": "plain_text_input", "value": reason}}},
+            {
+                SignOffModal.REASON_BLOCK.value: {
+                    SignOffModal.REASON.value: {"type": "plain_text_input", "value": reason}
+                }
+            },
         )
 
     # -- reading what Slack was told ---------------------------------------------
@@ -112,7 +115,8 @@ class Harness:
     def wait_review(self, version: str, *, nth: int = 1) -> Message:
         def find() -> Message | None:
             reviews = [
-                m for m in self.fake.channel_messages(CHANNEL_ID)
+                m
+                for m in self.fake.channel_messages(CHANNEL_ID)
                 if m.text.startswith(f"Readiness review of {version}")
             ]
             return reviews[nth - 1] if len(reviews) >= nth else None
@@ -124,9 +128,11 @@ class Harness:
 
     def wait_modal(self, user: str, count: int = 1) -> OpenedView:
         return self.fake.wait_for(
-            lambda: [v for v in self.fake.views if v.user == user][count - 1]
-            if len([v for v in self.fake.views if v.user == user]) >= count
-            else None
+            lambda: (
+                [v for v in self.fake.views if v.user == user][count - 1]
+                if len([v for v in self.fake.views if v.user == user]) >= count
+                else None
+            )
         )
 
     def buttons(self, message: Message) -> list[str]:
@@ -139,7 +145,9 @@ class Harness:
 
     def review_fields(self, message: Message) -> list[str]:
         return [
-            f["text"] for b in self.current(message).blocks if b["type"] == "section"
+            f["text"]
+            for b in self.current(message).blocks
+            if b["type"] == "section"
             for f in b.get("fields") or []
         ]
 
@@ -164,6 +172,13 @@ class Harness:
             time.sleep(0.02)
 
     def snapshot(self) -> dict[str, int]:
-        tables = ("releases", "reviews", "sign_offs", "role_grants", "artefacts",
-                  "audit_events", "compliance_ticks")
+        tables = (
+            "releases",
+            "reviews",
+            "sign_offs",
+            "role_grants",
+            "artefacts",
+            "audit_events",
+            "compliance_ticks",
+        )
         return {t: self.count(t) for t in tables}

@@ -24,7 +24,10 @@ def test_release_goes_from_start_to_released(bot: Harness) -> None:
     assert any("Regression *passed* on staging for *v1.4.0*" in t for t in bot.said())
     assert bot.buttons(review) == ["Approve", "Reject"]
     assert [f.split("\n")[0] for f in bot.review_fields(review)] == [
-        "*Technical Lead*", "*QA*", "*Client Success Lead*", "*Security*"
+        "*Technical Lead*",
+        "*QA*",
+        "*Client Success Lead*",
+        "*Security*",
     ]
     assert all("pending" in f for f in bot.review_fields(review))
 
@@ -45,9 +48,11 @@ def test_release_goes_from_start_to_released(bot: Harness) -> None:
     assert bot.state("v1.4.0") == "released"
 
     transitions = [
-        (r[0], r[1]) for r in bot.rows(
+        (r[0], r[1])
+        for r in bot.rows(
             "SELECT details FROM audit_events WHERE action = 'transition' ORDER BY id"
-        ) for r in [(_json(r[0])["from_state"], _json(r[0])["to_state"])]
+        )
+        for r in [(_json(r[0])["from_state"], _json(r[0])["to_state"])]
     ]
     assert transitions == [
         ("planned", "staging"),
@@ -111,7 +116,8 @@ def test_a_rejection_asks_for_a_reason_and_stops_the_release(bot: Harness) -> No
         bot.review_fields(review)
     )
     assert tuple(bot.rows("SELECT decision, reason FROM sign_offs")[0]) == (
-        "reject", "CSP header missing on share view"
+        "reject",
+        "CSP header missing on share view",
     )
 
     bot.run(MANAGER, "promote v1.4.0")

@@ -51,8 +51,15 @@ def test_commands_outside_the_release_channel_say_where_to_go(bot: Harness) -> N
 def test_help_lists_every_command(bot: Harness) -> None:
     bot.run(NOBODY, "help")
     text = bot.wait_told(NOBODY, "*/release commands*").text
-    for usage in ("start v1.4.0", "status [v1.4.0]", "regression v1.4.0 pass|fail", "review v1.4.0",
-                  "cancel v1.4.0 <reason>", "promote v1.4.0", "role add|remove @user <role>"):
+    for usage in (
+        "start v1.4.0",
+        "status [v1.4.0]",
+        "regression v1.4.0 pass|fail",
+        "review v1.4.0",
+        "cancel v1.4.0 <reason>",
+        "promote v1.4.0",
+        "role add|remove @user <role>",
+    ):
         assert usage in text
 
 
@@ -73,9 +80,10 @@ def test_a_duplicate_start_is_refused(bot: Harness) -> None:
     bot.wait_said("*v1.4.0* is on staging")
     before = bot.snapshot()
     bot.run(MANAGER, "start v1.4.0")
-    assert "v1.4.0 was already started (it is `staging`)" in bot.wait_told(
-        MANAGER, "already started"
-    ).text
+    assert (
+        "v1.4.0 was already started (it is `staging`)"
+        in bot.wait_told(MANAGER, "already started").text
+    )
     assert bot.snapshot() == before
 
 

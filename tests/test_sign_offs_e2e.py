@@ -71,8 +71,11 @@ def test_four_eyes_one_person_signs_one_role(bot: Harness) -> None:
     modal = bot.wait_modal(QA)
     options = modal.view["blocks"][0]["element"]["options"]
     assert [o["value"] for o in options] == ["qa", "security"]
-    bot.sim.submit(QA, modal, {"sign_off_role": {"role": {
-        "type": "static_select", "selected_option": options[1]}}})
+    bot.sim.submit(
+        QA,
+        modal,
+        {"sign_off_role": {"role": {"type": "static_select", "selected_option": options[1]}}},
+    )
     bot.wait_told(QA, "Recorded your approval of v1.4.0 as Security")
 
     before = bot.snapshot()
@@ -101,7 +104,7 @@ def test_simultaneous_clicks_by_four_reviewers_all_count_once(bot: Harness) -> N
     assert bot.count("sign_offs") == 4
     approvals = bot.rows(
         "SELECT COUNT(*) FROM audit_events WHERE action = 'transition' "
-        "AND CAST(details AS TEXT) LIKE '%\"to_state\": \"approved\"%'"
+        'AND CAST(details AS TEXT) LIKE \'%"to_state": "approved"%\''
     )
     assert approvals[0][0] == 1
     assert sum("is approved" in t for t in bot.said()) == 1
@@ -128,10 +131,12 @@ def test_approve_and_reject_at_once_leave_one_consistent_outcome(bot: Harness) -
     bot.run(ADMIN, f"role add <@{CLIENT_SUCCESS}> security")
     bot.sim.click(SECURITY, bot.current(review), "review_reject")
     modal = bot.wait_modal(SECURITY)
-    _at_once([
-        lambda: bot.approve(SECURITY, review),
-        lambda: bot.submit_reason(SECURITY, modal, "late finding"),
-    ])
+    _at_once(
+        [
+            lambda: bot.approve(SECURITY, review),
+            lambda: bot.submit_reason(SECURITY, modal, "late finding"),
+        ]
+    )
     bot.fake.wait_quiet(quiet=0.4)
     assert bot.count("sign_offs") == 4
     assert bot.state("v1.4.0") in ("approved", "rejected")
@@ -159,10 +164,18 @@ def test_a_major_release_needs_every_compliance_item_ticked(bot: Harness) -> Non
     bot.sim.tick(MANAGER, bot.current(review), "review_compliance", ["0", "1", "2"])
     bot.fake.wait_for(lambda: bot.count("compliance_ticks") == 3)
     bot.fake.wait_for(
-        lambda: len(next(
-            e for b in bot.current(review).blocks for e in b.get("elements") or []
-            if e["type"] == "checkboxes"
-        ).get("initial_options") or []) == 3
+        lambda: (
+            len(
+                next(
+                    e
+                    for b in bot.current(review).blocks
+                    for e in b.get("elements") or []
+                    if e["type"] == "checkboxes"
+                ).get("initial_options")
+                or []
+            )
+            == 3
+        )
     )
     bot.approve(SECURITY, review)
     bot.wait_said("*v2.0.0* is approved")

@@ -37,7 +37,8 @@ def test_slacks_published_example_signature() -> None:
     )
     assert generated == SLACK_EXAMPLE_SIGNATURE
     at_the_time = SignatureVerifier(
-        SLACK_EXAMPLE_SECRET, clock=_FrozenAt(SLACK_EXAMPLE_TIMESTAMP + 10)  # type: ignore[arg-type]
+        SLACK_EXAMPLE_SECRET,
+        clock=_FrozenAt(SLACK_EXAMPLE_TIMESTAMP + 10),  # type: ignore[arg-type]
     )
     assert at_the_time.is_valid(
         SLACK_EXAMPLE_BODY, str(SLACK_EXAMPLE_TIMESTAMP), SLACK_EXAMPLE_SIGNATURE
@@ -52,11 +53,17 @@ def test_slacks_example_replayed_today_is_stale_and_refused(bot: Harness) -> Non
 
 
 def _grant_body() -> str:
-    return urlencode({
-        "team_id": bot_team(), "channel_id": "C0PORTALREL", "user_id": ADMIN,
-        "command": "/release", "text": "role add <@UBOB> qa",
-        "response_url": "http://127.0.0.1:9/none", "trigger_id": "1.2.3",
-    })
+    return urlencode(
+        {
+            "team_id": bot_team(),
+            "channel_id": "C0PORTALREL",
+            "user_id": ADMIN,
+            "command": "/release",
+            "text": "role add <@UBOB> qa",
+            "response_url": "http://127.0.0.1:9/none",
+            "trigger_id": "1.2.3",
+        }
+    )
 
 
 def bot_team() -> str:
@@ -66,7 +73,8 @@ def bot_team() -> str:
 def test_missing_wrong_or_stale_signatures_get_401_and_record_nothing(bot: Harness) -> None:
     body = _grant_body()
     missing = bot.sim.http.post(
-        bot.sim.events_url, content=body,
+        bot.sim.events_url,
+        content=body,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     wrong_secret = bot.sim.signed_post(body, secret="not-the-signing-secret")

@@ -23,19 +23,57 @@ METHODS: dict[str, tuple[set[str], set[str]]] = {
     "auth.test": (set(), set()),
     "chat.postMessage": (
         {"channel"},
-        {"attachments", "blocks", "channel", "icon_emoji", "icon_url", "link_names",
-         "metadata", "mrkdwn", "parse", "reply_broadcast", "text", "thread_ts",
-         "unfurl_links", "unfurl_media", "username", "markdown_text"},
+        {
+            "attachments",
+            "blocks",
+            "channel",
+            "icon_emoji",
+            "icon_url",
+            "link_names",
+            "metadata",
+            "mrkdwn",
+            "parse",
+            "reply_broadcast",
+            "text",
+            "thread_ts",
+            "unfurl_links",
+            "unfurl_media",
+            "username",
+            "markdown_text",
+        },
     ),
     "chat.update": (
         {"channel", "ts"},
-        {"attachments", "blocks", "channel", "file_ids", "link_names", "metadata",
-         "parse", "reply_broadcast", "text", "ts", "markdown_text"},
+        {
+            "attachments",
+            "blocks",
+            "channel",
+            "file_ids",
+            "link_names",
+            "metadata",
+            "parse",
+            "reply_broadcast",
+            "text",
+            "ts",
+            "markdown_text",
+        },
     ),
     "chat.postEphemeral": (
         {"channel", "user"},
-        {"attachments", "blocks", "channel", "icon_emoji", "icon_url", "link_names",
-         "parse", "text", "thread_ts", "user", "username", "markdown_text"},
+        {
+            "attachments",
+            "blocks",
+            "channel",
+            "icon_emoji",
+            "icon_url",
+            "link_names",
+            "parse",
+            "text",
+            "thread_ts",
+            "user",
+            "username",
+            "markdown_text",
+        },
     ),
     "views.open": ({"view"}, {"trigger_id", "interactivity_pointer", "view"}),
     "views.update": ({"view"}, {"external_id", "hash", "view", "view_id"}),
@@ -78,7 +116,7 @@ class _ResponseUrl:
 class FakeSlack:
     def __init__(
         self,
-        bot_token: str = "xoxb-console",
+        bot_token: str = "xoxb-console",  # noqa: S107 (the fake's own stand-in token)
         team_id: str = "T0CONSOLE",
         bot_user_id: str = "UBOT",
         clock: Callable[[], float] = time.monotonic,
@@ -109,8 +147,10 @@ class FakeSlack:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
                 status, payload, headers = fake._handle(
-                    self.path, self.headers.get("Content-Type", ""),
-                    self.headers.get("Authorization", ""), raw,
+                    self.path,
+                    self.headers.get("Content-Type", ""),
+                    self.headers.get("Authorization", ""),
+                    raw,
                 )
                 body = json.dumps(payload).encode()
                 self.send_response(status)
@@ -137,8 +177,8 @@ class FakeSlack:
     @property
     def base_url(self) -> str:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     @property
     def api_url(self) -> str:
@@ -159,7 +199,11 @@ class FakeSlack:
         return f"{self.base_url}/response/{token}"
 
     def fail_next(
-        self, method: str, *, status: int = 429, error: str = "ratelimited",
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        error: str = "ratelimited",
         headers: dict[str, str] | None = None,
     ) -> None:
         """Make the next call of `method` fail as Slack would (429 with Retry-After by default)."""
@@ -224,14 +268,18 @@ class FakeSlack:
         missing = sorted(required - set(args))
         unknown = sorted(set(args) - known)
         if missing or unknown:
-            return 200, {
-                "ok": False,
-                "error": "invalid_arguments",
-                "response_metadata": {
-                    "messages": [f"[ERROR] missing required field: {m}" for m in missing]
-                    + [f"[ERROR] unknown field: {u}" for u in unknown]
+            return (
+                200,
+                {
+                    "ok": False,
+                    "error": "invalid_arguments",
+                    "response_metadata": {
+                        "messages": [f"[ERROR] missing required field: {m}" for m in missing]
+                        + [f"[ERROR] unknown field: {u}" for u in unknown]
+                    },
                 },
-            }, {}
+                {},
+            )
         with self._lock:
             answer = getattr(self, "_" + method.replace(".", "_"))(args)
             self.events += 1
@@ -261,8 +309,13 @@ class FakeSlack:
             "ok": True,
             "channel": message.channel,
             "ts": ts,
-            "message": {"type": "message", "text": message.text, "blocks": blocks,
-                        "user": self.bot_user_id, "ts": ts},
+            "message": {
+                "type": "message",
+                "text": message.text,
+                "blocks": blocks,
+                "user": self.bot_user_id,
+                "ts": ts,
+            },
         }
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -278,8 +331,12 @@ class FakeSlack:
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         self.ephemerals.append(
-            Ephemeral(args["channel"], args["user"], str(args.get("text") or ""),
-                      _blocks(args.get("blocks")))
+            Ephemeral(
+                args["channel"],
+                args["user"],
+                str(args.get("text") or ""),
+                _blocks(args.get("blocks")),
+            )
         )
         return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
 
@@ -311,8 +368,12 @@ class FakeSlack:
             target.uses += 1
             payload = json.loads(raw or "{}")
             self.ephemerals.append(
-                Ephemeral(target.channel, target.user, str(payload.get("text") or ""),
-                          _blocks(payload.get("blocks")))
+                Ephemeral(
+                    target.channel,
+                    target.user,
+                    str(payload.get("text") or ""),
+                    _blocks(payload.get("blocks")),
+                )
             )
             self.events += 1
             self._lock.notify_all()

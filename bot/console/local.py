@@ -42,15 +42,16 @@ class LocalBot:
     ) -> LocalBot:
         fake = FakeSlack(bot_token=BOT_TOKEN)
         fake.start()
-        config = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=fake.api_url,
-            release_channel_id=CHANNEL_ID,
-            release_admins=",".join(admins),
-            database_url=database_url,
-            **settings,
+        config = Settings.model_validate(
+            {
+                "slack_bot_token": BOT_TOKEN,
+                "slack_signing_secret": SIGNING_SECRET,
+                "slack_api_url": fake.api_url,
+                "release_channel_id": CHANNEL_ID,
+                "release_admins": list(admins),
+                "database_url": database_url,
+                **settings,
+            }
         )
         runtime = build_runtime(config, clock=clock, integrations=integrations)
         sock = bind("127.0.0.1", 0)

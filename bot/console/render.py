@@ -14,11 +14,22 @@ _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _BARE = re.compile(r"<(https?://[^>]+)>")
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]+)>")
 _EMOJI = {
-    ":white_check_mark:": "✅", ":x:": "❌", ":hourglass_flowing_sand:": "⏳",
-    ":rocket:": "🚀", ":tada:": "🎉", ":rotating_light:": "🚨", ":warning:": "⚠️",
-    ":no_entry_sign:": "🚫", ":arrows_counterclockwise:": "🔄", ":lock:": "🔒",
-    ":ballot_box_with_check:": "☑", ":white_large_square:": "☐", ":calendar:": "📅",
-    ":snowflake:": "❄️", ":ambulance:": "🚑", ":unlock:": "🔓",
+    ":white_check_mark:": "✅",
+    ":x:": "❌",
+    ":hourglass_flowing_sand:": "⏳",
+    ":rocket:": "🚀",
+    ":tada:": "🎉",
+    ":rotating_light:": "🚨",
+    ":warning:": "⚠️",
+    ":no_entry_sign:": "🚫",
+    ":arrows_counterclockwise:": "🔄",
+    ":lock:": "🔒",
+    ":ballot_box_with_check:": "☑",
+    ":white_large_square:": "☐",
+    ":calendar:": "📅",
+    ":snowflake:": "❄️",
+    ":ambulance:": "🚑",
+    ":unlock:": "🔓",
 }
 
 

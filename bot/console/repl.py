@@ -115,8 +115,10 @@ class Console:
         elif word == "tick":
             self.tick(rest.split())
         elif word == "who":
-            self.say(f"(console) @{self.name_of(self.user)} ({self.user}) in "
-                     f"#{self.name_of(self.channel)}")
+            self.say(
+                f"(console) @{self.name_of(self.user)} ({self.user}) in "
+                f"#{self.name_of(self.channel)}"
+            )
         elif word == "help":
             self.say(HELP)
         else:
@@ -124,7 +126,9 @@ class Console:
 
     def slash(self, text: str) -> None:
         response = self.bot.simulator.command(
-            self.user, self._escape_mentions(text), channel_id=self.channel,
+            self.user,
+            self._escape_mentions(text),
+            channel_id=self.channel,
             user_name=self.name_of(self.user),
         )
         if response.status_code != 200:
@@ -153,7 +157,8 @@ class Console:
         message = self._current(key)
         if message is None or not any(
             e.get("action_id") == control.action_id
-            for b in message.blocks for e in b.get("elements") or []
+            for b in message.blocks
+            for e in b.get("elements") or []
         ):
             self.say("(console) that button is no longer on the message")
             return
@@ -197,11 +202,11 @@ class Console:
                 self._seen_edits[key] = message.edits
                 self._message(key, message, edited=seen is not None)
         all_count = len(fake.ephemerals)
-        for ephemeral in fake.ephemerals[self._seen_ephemerals:all_count]:
+        for ephemeral in fake.ephemerals[self._seen_ephemerals : all_count]:
             if ephemeral.user == self.user:
                 self._ephemeral(ephemeral.text)
         self._seen_ephemerals = all_count
-        views = fake.views[self._seen_views:]
+        views = fake.views[self._seen_views :]
         self._seen_views = len(fake.views)
         for opened in views:
             if opened.user == self.user:
@@ -251,7 +256,11 @@ class Console:
                     for i, option in enumerate(options, start=1):
                         self.say(f"│ {i}. {option['text']['text']}")
                     answer = (self.read(f"│ {label} (number): ") or "").strip()
-                    chosen = options[int(answer) - 1] if answer.isdigit() and 0 < int(answer) <= len(options) else None
+                    chosen = (
+                        options[int(answer) - 1]
+                        if answer.isdigit() and 0 < int(answer) <= len(options)
+                        else None
+                    )
                     values[block["block_id"]] = {
                         element["action_id"]: {"type": "static_select", "selected_option": chosen}
                     }

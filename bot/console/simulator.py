@@ -82,7 +82,9 @@ class SlackSimulator:
         }
         return self._interactive(self._block_actions(user_id, message, action))
 
-    def tick(self, user_id: str, message: Message, action_id: str, values: list[str]) -> httpx.Response:
+    def tick(
+        self, user_id: str, message: Message, action_id: str, values: list[str]
+    ) -> httpx.Response:
         element, block_id = _find_element(message, action_id)
         by_value = {o["value"]: o for o in element.get("options", [])}
         action = {
@@ -102,13 +104,22 @@ class SlackSimulator:
             "user": {"id": user_id, "username": user_id.lower(), "team_id": self.fake.team_id},
             "api_app_id": "ACONSOLE",
             "token": "deprecated-verification-token",
-            "container": {"type": "message", "message_ts": message.ts,
-                          "channel_id": message.channel, "is_ephemeral": False},
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+            },
             "trigger_id": self.fake.issue_trigger(user_id),
             "team": {"id": self.fake.team_id, "domain": "console"},
             "channel": {"id": message.channel, "name": "portal-release"},
-            "message": {"type": "message", "ts": message.ts, "text": message.text,
-                        "blocks": message.blocks, "user": self.fake.bot_user_id},
+            "message": {
+                "type": "message",
+                "ts": message.ts,
+                "text": message.text,
+                "blocks": message.blocks,
+                "user": self.fake.bot_user_id,
+            },
             "response_url": self.fake.response_url(message.channel, user_id),
             "actions": [action],
         }

@@ -24,7 +24,9 @@ def register(app: AsyncApp, services: Services) -> None:
         app.action(action_id.value)(_sign_off_click(services, decision))
 
     @app.action(ReviewAction.COMPLIANCE.value)
-    async def compliance_ticked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def compliance_ticked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
         await ack()
         review_id = _review_id(_message_review_id(body))
         if review_id is None:

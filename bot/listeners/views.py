@@ -28,14 +28,14 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         values = (view.get("state") or {}).get("values") or {}
         chosen = (
-            ((values.get(SignOffModal.ROLE_BLOCK.value) or {}).get(SignOffModal.ROLE.value) or {})
-            .get("selected_option")
+            (
+                (values.get(SignOffModal.ROLE_BLOCK.value) or {}).get(SignOffModal.ROLE.value) or {}
+            ).get("selected_option")
             or {}
         ).get("value")
         role = Role.parse(chosen) if chosen else (offered[0] if len(offered) == 1 else None)
         reason = (
-            (values.get(SignOffModal.REASON_BLOCK.value) or {}).get(SignOffModal.REASON.value)
-            or {}
+            (values.get(SignOffModal.REASON_BLOCK.value) or {}).get(SignOffModal.REASON.value) or {}
         ).get("value") or ""
         errors = {}
         if role is None or role not in offered:

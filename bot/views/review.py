@@ -59,7 +59,7 @@ def _role_field(review: ReviewRecord, role: Role) -> MarkdownTextObject:
         state = f":white_check_mark: approved by <@{signed.user_id}>"
     else:
         state = f":x: rejected by <@{signed.user_id}>: {signed.reason}"
-    return MarkdownTextObject(text=f"*{role.title}*\n{state}")
+    return MarkdownTextObject(text=f"*{role.label}*\n{state}")
 
 
 def review_message(
@@ -78,9 +78,7 @@ def review_message(
         SectionBlock(fields=[_role_field(review, role) for role in review.required_roles]),
     ]
     if review.compliance_items:
-        ticked = [
-            f"{i}" for i, item in enumerate(review.compliance_items) if item in review.ticked
-        ]
+        ticked = [f"{i}" for i, item in enumerate(review.compliance_items) if item in review.ticked]
         options = [
             Option(value=str(i), text=item) for i, item in enumerate(review.compliance_items)
         ]
@@ -108,7 +106,11 @@ def review_message(
                 SectionBlock(
                     text=MarkdownTextObject(
                         text="\n".join(
-                            (":ballot_box_with_check: " if item in review.ticked else ":white_large_square: ")
+                            (
+                                ":ballot_box_with_check: "
+                                if item in review.ticked
+                                else ":white_large_square: "
+                            )
                             + item
                             for item in review.compliance_items
                         )
@@ -185,7 +187,7 @@ def sign_off_modal(
                 element=StaticSelectElement(
                     action_id=SignOffModal.ROLE.value,
                     placeholder="Choose one of your roles",
-                    options=[Option(value=r.value, text=r.title) for r in roles],
+                    options=[Option(value=r.value, text=r.label) for r in roles],
                 ),
             )
         )

@@ -74,7 +74,7 @@ def test_a_clicker_without_a_readiness_role_is_refused_and_nothing_is_recorded(
     reason = refused(sign(before, approve(Role.QA, ERIN), held, four_eyes=True))
     assert "none of the roles this review needs" in reason
     for role in READINESS_ROLES:
-        assert role.title in reason
+        assert role.label in reason
     assert "nothing was recorded" in reason
     assert "/release role add" in reason
     assert before.sign_offs == ()
@@ -83,14 +83,14 @@ def test_a_clicker_without_a_readiness_role_is_refused_and_nothing_is_recorded(
 
 def test_a_reviewer_may_not_sign_a_role_they_do_not_hold() -> None:
     reason = refused(sign(review(), approve(Role.SECURITY, BOB), {Role.QA}, four_eyes=True))
-    assert Role.SECURITY.title in reason
+    assert Role.SECURITY.label in reason
 
 
 def test_a_reviewer_may_not_sign_a_role_the_review_does_not_need() -> None:
     hotfix = review(version="v1.4.1", required_roles=HOTFIX_ROLES)
     reason = refused(sign(hotfix, approve(Role.QA, BOB), {Role.QA}, four_eyes=True))
-    assert Role.RELIABILITY.title in reason
-    assert Role.CLIENT_SUCCESS.title in reason
+    assert Role.RELIABILITY.label in reason
+    assert Role.CLIENT_SUCCESS.label in reason
 
 
 def test_a_reviewer_holding_one_role_signs_it() -> None:

@@ -1,0 +1,125 @@
+"""Storage on both engines: migrations, the append-only audit trail, atomic sign-offs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from release.clock import FixedClock
+from release.lifecycle import State
+from release.review import Decision
+from release.roles import Role
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.unit_of_work import Conflict, Store
+
+NOON = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield Store(engine, FixedClock(NOON))
+    engine.dispose()
+
+
+def test_migrations_create_every_table_and_are_idempotent(store: Store) -> None:
+    upgrade(store.engine)  # a second run changes nothing and does not fail
+    tables = set(inspect(store.engine).get_table_names())
+    assert {
+        "releases",
+        "reviews",
+        "sign_offs",
+        "role_grants",
+        "artefacts",
+        "audit_events",
+        "compliance_ticks",
+        "alembic_version",
+    } <= tables
+
+
+def test_the_audit_trail_refuses_updates_and_deletes(store: Store) -> None:
+    with store.transaction() as uow:
+        uow.audit("UALICE", "command.start", detail="x")
+    for statement in ("UPDATE audit_events SET actor = 'UMALLORY'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text(statement))
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT actor FROM audit_events")).scalar_one() == "UALICE"
+
+
+def test_times_come_back_timezone_aware_utc(store: Store) -> None:
+    store.clock.set(datetime(2026, 11, 24, 22, 0, tzinfo=timezone(timedelta(hours=10))))  # type: ignore[attr-defined]
+    with store.transaction() as uow:
+        release = uow.add_release(
+            "v1.4.0", kind="regular", branch="release/v1.4.0", started_by="UALICE"
+        )
+    with store.transaction() as uow:
+        again = uow.release("v1.4.0")
+    assert again is not None
+    assert again.created_at == datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    assert again.created_at.tzinfo is not None
+    assert release.state is State.PLANNED
+
+
+def test_a_second_sign_off_for_one_role_is_a_conflict(store: Store) -> None:
+    with store.transaction() as uow:
+        release = uow.add_release("v1.4.0", kind="regular", branch="b", started_by="U1")
+        review = uow.open_review(release.id, opened_by="U1")
+        uow.add_sign_off(review.id, Role.QA, "UQA", Decision.APPROVE)
+    with pytest.raises(Conflict), store.transaction() as uow:
+        uow.add_sign_off(review.id, Role.QA, "UOTHER", Decision.APPROVE)
+    with store.transaction() as uow:
+        assert [s.user_id for s in uow.review(review.id).sign_offs] == ["UQA"]  # type: ignore[union-attr]
+
+
+def test_duplicate_versions_are_a_conflict(store: Store) -> None:
+    with store.transaction() as uow:
+        uow.add_release("v1.4.0", kind="regular", branch="b", started_by="U1")
+    with pytest.raises(Conflict), store.transaction() as uow:
+        uow.add_release("v1.4.0", kind="regular", branch="b", started_by="U2")
+
+
+def test_a_locked_release_makes_concurrent_writers_wait_their_turn(store: Store) -> None:
+    """Read-modify-write under the row lock: 8 concurrent increments all survive."""
+    with store.transaction() as uow:
+        uow.add_release("v1.4.0", kind="regular", branch="b", started_by="U1")
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def append_reason(n: int) -> None:
+        barrier.wait()
+        try:
+            with store.transaction() as uow:
+                current = uow.release("v1.4.0", lock=True)
+                assert current is not None
+                uow.update_release("v1.4.0", reason=current.reason + str(n))
+        except BaseException as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=append_reason, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store.transaction() as uow:
+        final = uow.release("v1.4.0")
+    assert final is not None
+    assert sorted(final.reason) == [str(n) for n in range(8)]
+
+
+def test_a_fresh_review_supersedes_the_open_one(store: Store) -> None:
+    with store.transaction() as uow:
+        release = uow.add_release("v1.4.0", kind="regular", branch="b", started_by="U1")
+        first = uow.open_review(release.id, opened_by="U1")
+        second = uow.open_review(release.id, opened_by="U1")
+        statuses = [r.status for r in uow.reviews_of(release.id)]
+    assert first.id != second.id
+    assert statuses == ["superseded", "open"]

@@ -1,0 +1,113 @@
+"""Start-up refuses a missing or malformed setting with one line naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings, describe
+
+ROOT = Path(__file__).parent.parent
+GOOD = {
+    "SLACK_BOT_TOKEN": "xoxb-1",
+    "SLACK_SIGNING_SECRET": "s3cr3t-value",
+    "RELEASE_CHANNEL_ID": "C0123ABCD",
+}
+
+
+def _start(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_missing_setting_stops_start_up_naming_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in GOOD.items() if k != "RELEASE_CHANNEL_ID"}
+    result = _start(tmp_path, env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "release-bot: configuration error: RELEASE_CHANNEL_ID is missing"
+    ]
+
+
+def test_malformed_settings_are_named_and_secrets_are_not_printed(tmp_path: Path) -> None:
+    result = _start(
+        tmp_path,
+        {
+            **GOOD,
+            "RELEASE_CHANNEL_ID": "#portal-release",
+            "RELEASE_ADMINS": "U1ADMIN,alice",
+            "PORT": "http",
+        },
+    )
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "\n" not in line
+    assert "RELEASE_CHANNEL_ID: must be a Slack channel ID" in line
+    assert "RELEASE_ADMINS: not Slack user IDs (like U0123ABCD): alice" in line
+    assert "PORT:" in line
+    assert "s3cr3t-value" not in result.stderr + result.stdout
+
+
+def test_http_mode_needs_a_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(("SLACK_", "RELEASE_")):
+            monkeypatch.delenv(key)
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None, slack_bot_token="xoxb-1", release_channel_id="C0123ABCD")  # type: ignore[call-arg]
+    assert "SLACK_SIGNING_SECRET is required unless SLACK_APP_TOKEN is set" in describe(error.value)
+    socket_mode = Settings(
+        _env_file=None,
+        slack_bot_token="xoxb-1",
+        slack_app_token="xapp-1",  # type: ignore[call-arg]
+        release_channel_id="C0123ABCD",
+    )
+    assert socket_mode.slack_signing_secret is None
+
+
+def test_lists_are_read_from_comma_separated_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        **GOOD,
+        "RELEASE_ADMINS": "U1ADMIN, U2ADMIN",
+        "SMOKE_CHECKS": "asset upload,share view",
+        "DATABASE_URL": "postgres://u:p@db/release",
+    }.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.release_admins == ["U1ADMIN", "U2ADMIN"]
+    assert settings.policy.config_admins == frozenset({"U1ADMIN", "U2ADMIN"})
+    assert settings.smoke_checks == ["asset upload", "share view"]
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert "s3cr3t" not in repr(settings)
+
+
+def test_a_wrong_bot_token_stops_start_up_with_slacks_answer(tmp_path: Path) -> None:
+    from bot.console.fake_slack import FakeSlack
+
+    fake = FakeSlack(bot_token="xoxb-the-right-one")
+    fake.start()
+    try:
+        result = _start(
+            tmp_path,
+            {
+                **GOOD,
+                "SLACK_API_URL": fake.api_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+            },
+        )
+    finally:
+        fake.stop()
+    assert result.returncode == 2
+    assert "Slack refused SLACK_BOT_TOKEN at start-up: invalid_auth" in result.stderr
+    assert "xoxb-1" not in result.stderr
