@@ -8,6 +8,7 @@ import logging
 import sys
 
 from pydantic import ValidationError
+from slack_bolt.async_app import AsyncApp
 
 from bot.settings import Settings, describe
 
@@ -29,6 +30,7 @@ def serve() -> int:
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     settings = _settings()
     from slack_sdk.errors import SlackApiError
+    from sqlalchemy.exc import OperationalError
 
     from bot.runtime import build_runtime
 
@@ -38,15 +40,17 @@ def serve() -> int:
         refusal = error.response.get("error")
         print(f"release-bot: Slack refused SLACK_BOT_TOKEN at start-up: {refusal}", file=sys.stderr)
         return 2
+    except OperationalError as error:
+        print(
+            "release-bot: cannot reach the database at DATABASE_URL: "
+            f"{str(error.orig).splitlines()[0] if error.orig else error.__class__.__name__}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if settings.slack_app_token is not None:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            handler = AsyncSocketModeHandler(
-                runtime.bolt, settings.slack_app_token.get_secret_value()
-            )
             log.info("connecting to Slack in Socket Mode")
-            asyncio.run(handler.start_async())  # type: ignore[no-untyped-call]
+            asyncio.run(_socket_mode(runtime.bolt, settings.slack_app_token.get_secret_value()))
         else:
             from bot.server import bind, uvicorn_server
 
@@ -55,6 +59,14 @@ def serve() -> int:
     finally:
         runtime.close()
     return 0
+
+
+async def _socket_mode(bolt: AsyncApp, app_token: str) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    # The handler opens its aiohttp session on the running loop, so it is built inside it.
+    handler = AsyncSocketModeHandler(bolt, app_token)
+    await handler.start_async()  # type: ignore[no-untyped-call]
 
 
 def migrate() -> int:

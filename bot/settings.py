@@ -72,6 +72,22 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        from storage.db import normalise_url
+
+        try:
+            backend = make_url(normalise_url(value)).get_backend_name()
+        except ArgumentError:
+            raise ValueError("not a database URL (sqlite:///file or postgresql://…)") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"{backend} is not supported; use SQLite or PostgreSQL")
+        return value
+
     @field_validator("compliance_items")
     @classmethod
     def _item_length(cls, value: list[str]) -> list[str]:

@@ -49,6 +49,7 @@ def test_malformed_settings_are_named_and_secrets_are_not_printed(tmp_path: Path
             "RELEASE_CHANNEL_ID": "#portal-release",
             "RELEASE_ADMINS": "U1ADMIN,alice",
             "PORT": "http",
+            "DATABASE_URL": "mysql://root@localhost/x",
         },
     )
     assert result.returncode == 2
@@ -57,6 +58,7 @@ def test_malformed_settings_are_named_and_secrets_are_not_printed(tmp_path: Path
     assert "RELEASE_CHANNEL_ID: must be a Slack channel ID" in line
     assert "RELEASE_ADMINS: not Slack user IDs (like U0123ABCD): alice" in line
     assert "PORT:" in line
+    assert "DATABASE_URL: mysql is not supported; use SQLite or PostgreSQL" in line
     assert "s3cr3t-value" not in result.stderr + result.stdout
 
 
@@ -111,3 +113,25 @@ def test_a_wrong_bot_token_stops_start_up_with_slacks_answer(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "Slack refused SLACK_BOT_TOKEN at start-up: invalid_auth" in result.stderr
     assert "xoxb-1" not in result.stderr
+
+
+def test_an_unreachable_database_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    from bot.console.fake_slack import FakeSlack
+
+    fake = FakeSlack(bot_token="xoxb-1")
+    fake.start()
+    try:
+        result = _start(
+            tmp_path,
+            {
+                **GOOD,
+                "SLACK_API_URL": fake.api_url,
+                "DATABASE_URL": "postgresql://nobody:pw-123@127.0.0.1:1/x",
+            },
+        )
+    finally:
+        fake.stop()
+    assert result.returncode == 2
+    assert "release-bot: cannot reach the database at DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "pw-123" not in result.stderr

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 # Required and known arguments, copied from Slack's method reference for the calls we make.
 METHODS: dict[str, tuple[set[str], set[str]]] = {
     "auth.test": (set(), set()),
+    "apps.connections.open": (set(), set()),
     "chat.postMessage": (
         {"channel"},
         {
@@ -136,6 +137,8 @@ class FakeSlack:
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self._server: ThreadingHTTPServer | None = None
+        self.app_token = "xapp-console"  # noqa: S105 (the fake's own stand-in token)
+        self.socket_mode_url = ""  # where apps.connections.open sends a Socket Mode client
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -260,7 +263,8 @@ class FakeSlack:
             failures = self._failures.get(method)
             if failures:
                 return failures.pop(0)
-        if token != self.bot_token:
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != expected:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if method not in METHODS:
             return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -297,6 +301,11 @@ class FakeSlack:
             "bot_id": "BCONSOLE",
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, _args: dict[str, Any]) -> dict[str, Any]:
+        if not self.socket_mode_url:
+            return {"ok": False, "error": "socket_mode_not_enabled"}
+        return {"ok": True, "url": self.socket_mode_url}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         blocks = _blocks(args.get("blocks"))
