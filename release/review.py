@@ -6,7 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from release.refusal import Refusal
 from release.roles import Role
+
+__all__ = ["Decision", "Refusal", "Review", "SignOff", "sign", "signable_roles"]
 
 
 class Decision(StrEnum):
@@ -51,11 +54,6 @@ class Review:
             (s := self.sign_off_for(r)) is not None and s.decision is Decision.APPROVE
             for r in self.required_roles
         )
-
-
-@dataclass(frozen=True)
-class Refusal:
-    reason: str
 
 
 def _titles(roles: Iterable[Role]) -> str:
