@@ -47,6 +47,10 @@ def serve() -> int:
             file=sys.stderr,
         )
         return 2
+    from bot.scheduler import Ticker
+
+    ticker = Ticker(runtime.services, settings.scheduler_tick_seconds)
+    ticker.start()
     try:
         if settings.slack_app_token is not None:
             log.info("connecting to Slack in Socket Mode")
@@ -57,6 +61,7 @@ def serve() -> int:
             log.info("serving Slack's requests at POST /slack/events on port %s", settings.port)
             uvicorn_server(runtime.asgi).run(sockets=[bind("0.0.0.0", settings.port)])  # noqa: S104
     finally:
+        ticker.stop()
         runtime.close()
     return 0
 

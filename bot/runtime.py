@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
@@ -49,6 +52,11 @@ class Runtime:
         self.engine.dispose()
 
 
+def instance_name() -> str:
+    """This process, as the deploy lock and scheduled-post claims name it."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
 def web_client(settings: Settings) -> WebClient:
     return WebClient(
         token=settings.slack_bot_token.get_secret_value(),
@@ -84,10 +92,12 @@ def build_runtime(
         channel_id=settings.release_channel_id,
         policy=settings.policy,
         store=store,
-        integrations=integrations or dry_run(tuple(settings.smoke_checks)),
+        integrations=integrations
+        or dry_run(tuple(settings.smoke_checks), deploy_seconds=settings.dry_run_deploy_seconds),
         clock=clock,
         worker=Worker(settings.worker_threads),
         web_client=client,
+        instance=instance_name(),
     )
     # No token here: Bolt hands each request a client with the token from authorize().
     async_client = AsyncWebClient(

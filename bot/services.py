@@ -24,6 +24,7 @@ class Services:
     clock: Clock
     worker: Worker
     web_client: WebClient  # sync: used from worker threads only
+    instance: str = "local"  # names this process in the deploy lock and post claims
 
     def context(self, user_id: str, response_url: str | None = None) -> Context:
         conversation = SlackConversation(
@@ -36,4 +37,5 @@ class Services:
             integrations=self.integrations,
             policy=self.policy,
             clock=self.clock,
+            instance=self.instance,
         )

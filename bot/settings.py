@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from release.policy import DEFAULT_COMPLIANCE_ITEMS, DEFAULT_SMOKE_CHECKS, Policy
+from release.policy import (
+    DEFAULT_COMPLIANCE_ITEMS,
+    DEFAULT_DEPENDENCY_UPGRADES,
+    DEFAULT_SMOKE_CHECKS,
+    Policy,
+)
+from release.schedule import SchedulePolicy
+from release.windows import WindowPolicy, parse_days
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
@@ -40,7 +49,47 @@ class Settings(BaseSettings):
     )
     worker_threads: int = Field(default=32, ge=1, le=256)
 
-    @field_validator("release_admins", "smoke_checks", mode="before")
+    # -- the release cadence ------------------------------------------------------
+    release_timezone: str = "Australia/Brisbane"
+    release_window_days: str = "tue,thu"
+    release_window_start: time = time(10, 0)
+    release_window_minutes: int = Field(default=120, ge=1, le=24 * 60)
+    pre_window_lead_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    weekly_post_day: str = "mon"
+    weekly_post_time: time = time(9, 0)
+    monthly_post_day: int = Field(default=1, ge=1, le=28)
+    monthly_post_time: time = time(9, 0)
+    scheduled_post_grace_minutes: int = Field(default=360, ge=1, le=7 * 24 * 60)
+    dependency_upgrades: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_DEPENDENCY_UPGRADES)
+    )
+    deploy_lock_lease_seconds: int = Field(default=300, ge=10, le=24 * 3600)
+    scheduler_tick_seconds: int = Field(default=30, ge=1, le=3600)
+    dry_run_deploy_seconds: float = Field(default=0.0, ge=0, le=600)
+
+    @field_validator("release_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"`{value}` is not a time zone name like Australia/Brisbane") from None
+        return value
+
+    @field_validator("release_window_days", "weekly_post_day")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        parse_days(value)  # raises ValueError with the reason
+        return value
+
+    @field_validator("weekly_post_day")
+    @classmethod
+    def _one_day(cls, value: str) -> str:
+        if len(parse_days(value)) != 1:
+            raise ValueError("name exactly one day, like mon")
+        return value
+
+    @field_validator("release_admins", "smoke_checks", "dependency_upgrades", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value, ",")
@@ -104,11 +153,31 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def windows(self) -> WindowPolicy:
+        return WindowPolicy(
+            zone=ZoneInfo(self.release_timezone),
+            days=parse_days(self.release_window_days),
+            start=self.release_window_start,
+            length=timedelta(minutes=self.release_window_minutes),
+        )
+
+    @property
     def policy(self) -> Policy:
         return Policy(
             four_eyes=self.four_eyes,
             compliance_items=tuple(self.compliance_items),
             config_admins=frozenset(self.release_admins),
+            schedule=SchedulePolicy(
+                windows=self.windows,
+                pre_window_lead=timedelta(minutes=self.pre_window_lead_minutes),
+                weekly_day=min(parse_days(self.weekly_post_day)),
+                weekly_time=self.weekly_post_time,
+                monthly_day=self.monthly_post_day,
+                monthly_time=self.monthly_post_time,
+                grace=timedelta(minutes=self.scheduled_post_grace_minutes),
+            ),
+            dependency_upgrades=tuple(self.dependency_upgrades),
+            deploy_lock_lease=timedelta(seconds=self.deploy_lock_lease_seconds),
         )
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
+from commands.timefmt import when
 from integrations import Integrations
 from release.clock import Clock
 from release.policy import Policy
@@ -36,6 +39,14 @@ class Context:
     integrations: Integrations
     policy: Policy
     clock: Clock
+    instance: str = "local"  # this process, as named in the deploy lock and post claims
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.policy.schedule.windows.zone
+
+    def when(self, instant: datetime) -> str:
+        return when(instant, self.zone)
 
     def roles(self, uow: UnitOfWork) -> set[Role]:
         held = uow.roles_of(self.actor)

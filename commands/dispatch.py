@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from commands import freezes, hotfix, lifecycle, production, roles, status
 from commands import help as help_command
-from commands import lifecycle, roles, status
 from commands.context import Context
 from commands.parser import (
     Cancel,
+    Check,
     Command,
+    FreezeAdd,
+    FreezeCancel,
+    FreezeList,
     Help,
+    Hotfix,
     OpenReview,
     Promote,
     Regression,
@@ -20,6 +25,7 @@ from commands.parser import (
     RoleRemove,
     Start,
     Status,
+    Unlock,
 )
 
 HANDLERS: dict[type, Callable[[Context, Any], None]] = {
@@ -29,7 +35,13 @@ HANDLERS: dict[type, Callable[[Context, Any], None]] = {
     Regression: lifecycle.regression,
     OpenReview: lifecycle.open_review,
     Cancel: lifecycle.cancel,
-    Promote: lifecycle.promote,
+    Promote: production.promote,
+    Check: production.check,
+    Unlock: production.unlock,
+    Hotfix: hotfix.hotfix,
+    FreezeAdd: freezes.add,
+    FreezeList: freezes.list_freezes,
+    FreezeCancel: freezes.cancel,
     RoleAdd: roles.add,
     RoleRemove: roles.remove,
     RoleList: roles.list_roles,

@@ -11,7 +11,14 @@ _WHAT = {
     "regression": "record the staging regression result with its report (QA)",
     "review": "open a fresh readiness review (Release Manager)",
     "cancel": "cancel a release before it deploys (Release Manager)",
-    "promote": "promote the release that passed staging to production (Release Manager)",
+    "promote": "promote the release that passed staging to production, if every gate passes "
+    "(Release Manager)",
+    "check": "run every promotion gate and report each, without acting",
+    "unlock": "clear a stuck production deploy lock (Release Manager; announced and audited)",
+    "hotfix": "start a hotfix of what is in production; a Reliability Partner and a Client "
+    "Success Lead approve it, then it may be promoted at any time (Release Manager)",
+    "freeze": "schedule a freeze with two weeks' notice (Release Manager; a Reliability "
+    "Partner may give shorter notice), list freezes, cancel one",
     "role": "grant or revoke a role (Admin); list who holds what (anyone)",
     "help": "this list",
 }

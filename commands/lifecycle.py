@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 
 from commands.context import Context, refusal_for_role
-from commands.parser import Cancel, OpenReview, Promote, Regression, Start
+from commands.parser import Cancel, OpenReview, Regression, Start
 from commands.transitions import advance
-from integrations.ports import Deployment, IntegrationError
-from release.gates import PromotionFacts, failing, promotion_gates
+from integrations.ports import IntegrationError
 from release.lifecycle import Event, IllegalTransition
-from release.records import ReleaseRecord
+from release.records import ReleaseRecord, ReviewRecord
 from release.roles import Role
 from release.versions import Version
 from storage.unit_of_work import Conflict, UnitOfWork
@@ -63,17 +62,17 @@ def start(ctx: Context, command: Start) -> None:
         f"<@{ctx.actor}> started *{version}*: creating `{release.branch}` from `main`, "
         "bumping the version and deploying it to staging."
     )
-    _stage(ctx, release)
+    stage(ctx, release)
 
 
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.lstrip("v").split("."))
 
 
-def _stage(ctx: Context, release: ReleaseRecord) -> None:
-    """Policy steps 1 to 3: branch from main, bump the version, deploy to staging."""
+def stage(ctx: Context, release: ReleaseRecord, base: str = "main") -> None:
+    """Policy steps 1 to 3: branch from `base`, bump the version, deploy to staging."""
     try:
-        sha = ctx.integrations.source.create_release_branch(release.branch)
+        sha = ctx.integrations.source.create_release_branch(release.branch, base)
         bump = ctx.integrations.source.bump_version(release.branch, release.version)
         staging = ctx.integrations.deployer.deploy_staging(release.branch)
     except IntegrationError as error:
@@ -94,7 +93,8 @@ def _stage(ctx: Context, release: ReleaseRecord) -> None:
             url=staging.url,
             details={"deployment_id": staging.id, "branch_sha": sha, "version_bump_sha": bump},
         )
-        moved = advance(uow, current, Event.STAGED, "release-bot", staging_deployment_id=staging.id)
+        uow.update_release(current.version, staging_deployment_id=staging.id)
+        moved = advance(uow, current, Event.STAGED, "release-bot")
     if isinstance(moved, IllegalTransition):
         return  # cancelled while deploying: the staging deploy is recorded, nothing moves
     ctx.conversation.announce(
@@ -133,17 +133,21 @@ def regression(ctx: Context, command: Regression) -> None:
             outcome="pass" if command.passed else "fail",
             report_url=command.report_url,
         )
-        voided = uow.close_reviews(release.id, "voided")
-        review = (
-            uow.open_review(
+        if not command.passed:
+            # A failing run voids any review, and an approval already won: re-approve a fix.
+            voided = uow.close_reviews(release.id, "voided", approved_too=True)
+            review, approved = None, False
+        elif release.kind == "hotfix":
+            voided, (review, approved) = [], _hotfix_after_regression(uow, ctx, moved)
+        else:
+            voided = uow.close_reviews(release.id, "voided")
+            review = uow.open_review(
                 release.id, opened_by=ctx.actor, compliance_items=_compliance(ctx, command.version)
             )
-            if command.passed
-            else None
-        )
+            approved = False
     for old in voided:
         ctx.conversation.show_review(old.id)
-    if review is None:
+    if not command.passed:
         ctx.conversation.announce(
             f":x: Regression *failed* on staging for *{version}* (<{command.report_url}|report>, "
             f"recorded by <@{ctx.actor}>). Fix the blockers, redeploy and record a re-run."
@@ -154,7 +158,28 @@ def regression(ctx: Context, command: Regression) -> None:
         f":white_check_mark: Regression *passed* on staging for *{version}* "
         f"(<{command.report_url}|report>, recorded by <@{ctx.actor}>).\n*Release notes*\n{notes}"
     )
-    ctx.conversation.show_review(review.id)
+    if review is not None:
+        ctx.conversation.show_review(review.id)
+    if approved:
+        ctx.conversation.announce(
+            f":white_check_mark: Hotfix *{version}* was already approved, so it may be promoted "
+            f"now, at any time: `/release promote {version}`."
+        )
+
+
+def _hotfix_after_regression(
+    uow: UnitOfWork, ctx: Context, release: ReleaseRecord | IllegalTransition
+) -> tuple[ReviewRecord | None, bool]:
+    """A hotfix's approvals may come before its regression: honour them, or ask for them."""
+    assert isinstance(release, ReleaseRecord)
+    reviews = uow.reviews_of(release.id)
+    latest = reviews[-1] if reviews else None
+    if latest is not None and latest.status == "approved":
+        advance(uow, release, Event.APPROVED, "release-bot")
+        return None, True
+    if latest is not None and latest.is_open:
+        return None, False
+    return uow.open_review(release.id, opened_by=ctx.actor, kind="hotfix"), False
 
 
 def _release_notes(ctx: Context, release: ReleaseRecord) -> str:
@@ -217,101 +242,3 @@ def cancel(ctx: Context, command: Cancel) -> None:
     ctx.conversation.announce(
         f":no_entry_sign: <@{ctx.actor}> cancelled *{version}*: {command.reason}"
     )
-
-
-def promote(ctx: Context, command: Promote) -> None:
-    """Policy step 6, gated; then the smoke tests (step 7) and the change log (step 8)."""
-    version = str(command.version)
-    with ctx.store.transaction() as uow:
-        if Role.RELEASE_MANAGER not in ctx.roles(uow):
-            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "promote a release"))
-            return
-        release = _locked_release(uow, ctx, version)
-        if release is None:
-            return
-        gates = promotion_gates(PromotionFacts(version, release.state, release.regression_passed))
-        blocked = failing(gates)
-        if blocked:
-            ctx.conversation.reply(
-                f"{version} cannot be promoted yet. Failing gates:\n"
-                + "\n".join(f"• {g.detail}" for g in blocked)
-                + f"\nSee `/release status {version}` for what it is waiting for."
-            )
-            return
-        moved = advance(uow, release, Event.PROMOTED, ctx.actor)
-        assert not isinstance(moved, IllegalTransition)  # the approved gate passed
-        uow.audit(ctx.actor, "command.promote", release.id, gates=[g.name for g in gates])
-    staging = Deployment(release.staging_deployment_id or "", "")
-    ctx.conversation.announce(
-        f":rocket: <@{ctx.actor}> is promoting *{version}* to production: the staging "
-        f"deployment `{staging.id}` that passed regression."
-    )
-    _deploy_and_verify(ctx, moved, staging)
-
-
-def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment) -> None:
-    version = release.version
-    try:
-        production = ctx.integrations.deployer.promote(staging)
-    except IntegrationError as error:
-        _fail(ctx, release, Event.DEPLOY_FAILED, f"the production deploy failed: {error}")
-        return
-    with ctx.store.transaction() as uow:
-        current = uow.release(version, lock=True)
-        assert current is not None
-        advance(uow, current, Event.DEPLOYED, "release-bot", production_deployment_id=production.id)
-        uow.record_artefact(
-            current.id,
-            "production_deploy",
-            by=ctx.actor,
-            url=production.url,
-            details={"deployment_id": production.id},
-        )
-    ctx.conversation.announce(f"*{version}* is live; running the post-deploy smoke tests.")
-    results = ctx.integrations.smoke_tests.run(production)
-    with ctx.store.transaction() as uow:
-        current = uow.release(version, lock=True)
-        assert current is not None
-        uow.record_artefact(
-            current.id,
-            "smoke_tests",
-            by="release-bot",
-            outcome="pass" if all(r.passed for r in results) else "fail",
-            details={
-                "checks": [
-                    {"name": r.name, "passed": r.passed, "detail": r.detail} for r in results
-                ]
-            },
-        )
-    failed = [r for r in results if not r.passed]
-    if failed:
-        _fail(
-            ctx,
-            release,
-            Event.VERIFY_FAILED,
-            "smoke tests failed: " + ", ".join(f"{r.name} ({r.detail})" for r in failed),
-        )
-        return
-    with ctx.store.transaction() as uow:
-        current = uow.release(version)
-    notes = current.notes if current and current.notes else _release_notes(ctx, release)
-    ctx.integrations.source.update_changelog(version, notes)
-    with ctx.store.transaction() as uow:
-        current = uow.release(version, lock=True)
-        assert current is not None
-        advance(uow, current, Event.VERIFIED, "release-bot")
-    ctx.conversation.announce(
-        f":tada: *{version}* is released. Smoke tests passed "
-        f"({', '.join(r.name for r in results)}); the change log and support bulletin are "
-        f"updated.\n*Release notes*\n{notes}"
-    )
-
-
-def _fail(ctx: Context, release: ReleaseRecord, event: Event, what: str) -> None:
-    with ctx.store.transaction() as uow:
-        current = uow.release(release.version, lock=True)
-        assert current is not None
-        advance(uow, current, event, "release-bot")
-        uow.audit("release-bot", "release.failed", current.id, detail=what)
-    log.warning("release %s failed: %s", release.version, what)
-    ctx.conversation.announce(f":rotating_light: *{release.version}* failed: {what}.")

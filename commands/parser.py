@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from release.roles import Role
 from release.versions import Version, parse_version
@@ -71,6 +72,39 @@ class RoleList:
 
 
 @dataclass(frozen=True)
+class Check:
+    version: Version
+
+
+@dataclass(frozen=True)
+class Unlock:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Hotfix:
+    version: Version
+    reason: str
+
+
+@dataclass(frozen=True)
+class FreezeAdd:
+    first_day: date
+    last_day: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class FreezeList:
+    pass
+
+
+@dataclass(frozen=True)
+class FreezeCancel:
+    freeze_id: int
+
+
+@dataclass(frozen=True)
 class Usage:
     """The input was not a command; `message` says what would have been."""
 
@@ -88,6 +122,12 @@ Command = (
     | RoleAdd
     | RoleRemove
     | RoleList
+    | Check
+    | Unlock
+    | Hotfix
+    | FreezeAdd
+    | FreezeList
+    | FreezeCancel
 )
 
 USAGE: dict[str, str] = {
@@ -97,6 +137,11 @@ USAGE: dict[str, str] = {
     "review": "/release review v1.4.0",
     "cancel": "/release cancel v1.4.0 <reason>",
     "promote": "/release promote v1.4.0",
+    "check": "/release check v1.4.0",
+    "unlock": "/release unlock <reason>",
+    "hotfix": "/release hotfix v1.4.1 <reason>",
+    "freeze": "/release freeze add <YYYY-MM-DD> <YYYY-MM-DD> <reason>   ·   "
+    "/release freeze list   ·   /release freeze cancel <id>",
     "role": "/release role add|remove @user <role>   ·   /release role list",
     "help": "/release help",
 }
@@ -141,16 +186,28 @@ def parse(text: str) -> Command | Usage:
             return _usage(name, "`status` takes at most one version.")
         version = _version(name, args[0])
         return version if isinstance(version, Usage) else Status(version)
-    if name in ("start", "review", "promote"):
+    if name == "freeze":
+        return _parse_freeze(args)
+    if name == "unlock":
+        reason = " ".join(args).strip()
+        return Unlock(reason) if reason else _usage(name, "Say why the lock is cleared.")
+    if name == "hotfix":
+        version = _version(name, args[0] if args else None)
+        if isinstance(version, Usage):
+            return version
+        reason = " ".join(args[1:]).strip()
+        return Hotfix(version, reason) if reason else _usage(name, "Say why it is a hotfix.")
+    if name in ("start", "review", "promote", "check"):
         version = _version(name, args[0] if args else None)
         if isinstance(version, Usage):
             return version
         if len(args) > 1:
             return _usage(name, f"`{name}` takes only a version.")
-        kinds: dict[str, type[Start | OpenReview | Promote]] = {
+        kinds: dict[str, type[Start | OpenReview | Promote | Check]] = {
             "start": Start,
             "review": OpenReview,
             "promote": Promote,
+            "check": Check,
         }
         return kinds[name](version)
     if name == "cancel":
@@ -166,6 +223,38 @@ def parse(text: str) -> Command | Usage:
     return Usage(
         f"`{words[0][:40]}` is not a `/release` command. Try `/release help` for the list."
     )
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
+    except ValueError:
+        return None
+
+
+def _parse_freeze(args: list[str]) -> FreezeAdd | FreezeList | FreezeCancel | Usage:
+    name = "freeze"
+    verb = args[0].lower() if args else ""
+    if verb == "list":
+        return FreezeList() if len(args) == 1 else _usage(name, "`freeze list` takes nothing more.")
+    if verb == "cancel":
+        if len(args) != 2 or not args[1].lstrip("#").isdigit() or len(args[1]) > 9:
+            return _usage(
+                name, "Give the number of the freeze to cancel (see `/release freeze list`)."
+            )
+        return FreezeCancel(int(args[1].lstrip("#")))
+    if verb != "add":
+        return _usage(name, "Say `add`, `list` or `cancel`.")
+    if len(args) < 3:
+        return _usage(name, "Give the first and the last day of the freeze, then the reason.")
+    first, last = _day(args[1]), _day(args[2])
+    if first is None or last is None:
+        bad = args[1] if first is None else args[2]
+        return _usage(name, f"`{bad[:40]}` is not a date: write it as YYYY-MM-DD.")
+    reason = " ".join(args[3:]).strip()
+    if not reason:
+        return _usage(name, "Say why the freeze is needed.")
+    return FreezeAdd(first, last, reason)
 
 
 def _parse_regression(args: list[str]) -> Regression | Usage:

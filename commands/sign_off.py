@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from commands.context import Context
 from commands.transitions import advance
-from release.lifecycle import Event, IllegalTransition
+from release.lifecycle import Event, IllegalTransition, State
 from release.records import ReviewRecord
 from release.review import Decision, Refusal, SignOff, sign, signable_roles
 from release.roles import Role
+from release.windows import next_window, window_at
 from storage.unit_of_work import Conflict, UnitOfWork
 
 
@@ -88,18 +89,29 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
                 details={"review_id": review_id, "role": role.value, "reason": reason.strip()},
             )
             outcome: Event | None = None
+            approvers = ""
             if decision is Decision.REJECT:
                 outcome = Event.REJECTED
             elif signed.all_approved:
                 outcome = Event.APPROVED
-            if outcome is not None:
+            waiting_for_regression = (
+                outcome is Event.APPROVED
+                and review.kind == "hotfix"
+                and release.state in (State.PLANNED, State.STAGING, State.REGRESSION_FAILED)
+            )
+            if outcome is not None and not waiting_for_regression:
                 moved = advance(uow, release, outcome, ctx.actor)
                 if isinstance(moved, IllegalTransition):
                     # The release moved on (cancelled, regression failed) while the review was
-                    # open: close the review so nobody signs it again.
+                    # open: nothing is recorded, and the refusal says why.
                     ctx.conversation.reply(moved.explain(review.version, "be signed off"))
                     raise _Abandon
+            if outcome is not None:
                 uow.close_review(review_id, "approved" if outcome is Event.APPROVED else "rejected")
+                approvers = " and ".join(
+                    f"<@{s.user_id}> ({s.role.label})"
+                    for s in (uow.review(review_id) or review).sign_offs
+                )
     except Conflict:
         ctx.conversation.reply("Someone signed this review at the same moment; please look again.")
         ctx.conversation.show_review(review_id)
@@ -109,11 +121,21 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
     verb = "approval" if decision is Decision.APPROVE else "rejection"
     ctx.conversation.reply(f"Recorded your {verb} of {review.version} as {role.label}.")
     ctx.conversation.show_review(review_id)
-    if outcome is Event.APPROVED:
+    if outcome is Event.APPROVED and review.kind == "hotfix":
+        after = (
+            "it may be promoted at any time, inside or outside a window and during a freeze"
+            if not waiting_for_regression
+            else "once its staging regression passes it may be promoted at any time"
+        )
+        ctx.conversation.announce(
+            f":white_check_mark: Hotfix *{review.version}* is approved by {approvers}: {after} "
+            f"(`/release promote {review.version}`)."
+        )
+    elif outcome is Event.APPROVED:
         ctx.conversation.announce(
             f":white_check_mark: *{review.version}* is approved: Technical Lead, QA, Client "
-            "Success and Security all signed off. A release manager can promote it with "
-            f"`/release promote {review.version}`."
+            f"Success and Security all signed off. {_next_window(ctx)} A release manager "
+            f"promotes it with `/release promote {review.version}`."
         )
     elif outcome is Event.REJECTED:
         ctx.conversation.announce(
@@ -121,6 +143,15 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
             f"After a fix, record a passing regression re-run or open a fresh review with "
             f"`/release review {review.version}`."
         )
+
+
+def _next_window(ctx: Context) -> str:
+    windows = ctx.policy.schedule.windows
+    now = ctx.clock.now()
+    open_now = window_at(windows, now)
+    if open_now is not None:
+        return f"A release window is open now, until {ctx.when(open_now.closes)}."
+    return f"The next release window opens {ctx.when(next_window(windows, now).opens)}."
 
 
 class _Abandon(Exception):

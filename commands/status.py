@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from commands.context import Context
+from commands.freezes import describe as describe_freeze
 from commands.parser import Status
+from release.freezes import Freeze
 from release.lifecycle import WAITING_FOR
-from release.records import AuditEntry, ReleaseRecord, ReviewRecord
+from release.records import AuditEntry, DeployLockRecord, ReleaseRecord, ReviewRecord
+from release.windows import next_window, window_at
 
 HISTORY_LENGTH = 10
 
@@ -13,8 +18,12 @@ HISTORY_LENGTH = 10
 def status(ctx: Context, command: Status) -> None:
     with ctx.store.transaction() as uow:
         if command.version is None:
+            now = ctx.clock.now()
             releases = uow.releases(open_only=True)
-            ctx.conversation.reply(_overview(releases))
+            freezes = uow.freezes(ending_after=now)
+            lock = uow.deploy_lock()
+            lines = [_cadence(ctx, now, freezes, lock), _overview(releases)]
+            ctx.conversation.reply("\n".join(lines))
             return
         version = str(command.version)
         release = uow.release(version)
@@ -28,6 +37,29 @@ def status(ctx: Context, command: Status) -> None:
     ctx.conversation.reply(_detail(release, reviews[-1] if reviews else None, history))
 
 
+def _cadence(
+    ctx: Context, now: datetime, freezes: list[Freeze], lock: DeployLockRecord | None
+) -> str:
+    windows = ctx.policy.schedule.windows
+    open_now = window_at(windows, now)
+    if open_now is not None:
+        lines = [f":calendar: A release window is open now, until {ctx.when(open_now.closes)}."]
+    else:
+        lines = [f":calendar: Next release window: {ctx.when(next_window(windows, now).opens)}."]
+    if freezes:
+        lines.append("*Freezes*")
+        for freeze in freezes:
+            when = "in force now" if freeze.covers(now) else f"from {ctx.when(freeze.starts)}"
+            lines.append(f"• {describe_freeze(freeze, ctx)} ({when})")
+    else:
+        lines.append("No freeze ahead.")
+    if lock is not None and lock.is_live(now):
+        lines.append(
+            f":lock: Production deploy in flight: {lock.version}, promoted by <@{lock.actor}>."
+        )
+    return "\n".join(lines)
+
+
 def _waiting(release: ReleaseRecord) -> str:
     return WAITING_FOR[release.state].replace("<version>", release.version)
 
@@ -36,7 +68,11 @@ def _overview(releases: list[ReleaseRecord]) -> str:
     if not releases:
         return "No release is open. Start one with `/release start vX.Y.Z`."
     lines = ["*Open releases*"]
-    lines += [f"• *{r.version}* `{r.state}`: waiting for {_waiting(r)}" for r in releases]
+    lines += [
+        f"• *{r.version}*{' (hotfix)' if r.kind == 'hotfix' else ''} `{r.state}`: "
+        f"waiting for {_waiting(r)}"
+        for r in releases
+    ]
     return "\n".join(lines)
 
 

@@ -14,7 +14,14 @@ class Integrations:
     smoke_tests: SmokeTests
 
 
-def dry_run(smoke_checks: tuple[str, ...]) -> Integrations:
+def dry_run(smoke_checks: tuple[str, ...], *, deploy_seconds: float = 0.0) -> Integrations:
+    """Integrations that act on nothing; deploys may take `deploy_seconds` to rehearse timing."""
     from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
 
+    if deploy_seconds > 0:
+        from integrations.slow import SlowDeployer
+
+        return Integrations(
+            DryRunSourceControl(), SlowDeployer(deploy_seconds), DryRunSmokeTests(smoke_checks)
+        )
     return Integrations(DryRunSourceControl(), DryRunDeployer(), DryRunSmokeTests(smoke_checks))

@@ -37,3 +37,18 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+class OffsetClock:
+    """The system clock shifted by an offset: the console's time machine."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def set(self, instant: datetime) -> None:
+        if instant.tzinfo is None:
+            raise ValueError("OffsetClock needs a timezone-aware datetime")
+        self._offset = instant - datetime.now(UTC)

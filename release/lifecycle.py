@@ -63,6 +63,8 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.REJECTED, Event.REVIEW_OPENED): State.IN_REVIEW,
     (State.IN_REVIEW, Event.APPROVED): State.APPROVED,
     (State.IN_REVIEW, Event.REJECTED): State.REJECTED,
+    # A hotfix's approval message is open from the start, so it can be rejected on staging.
+    (State.STAGING, Event.REJECTED): State.REJECTED,
     (State.APPROVED, Event.PROMOTED): State.DEPLOYING,
     (State.DEPLOYING, Event.DEPLOYED): State.VERIFYING,
     (State.DEPLOYING, Event.DEPLOY_FAILED): State.FAILED,

@@ -8,7 +8,7 @@ from typing import Any
 
 from release.lifecycle import State
 from release.review import Decision, Review, SignOff
-from release.roles import READINESS_ROLES, Role
+from release.roles import HOTFIX_ROLES, READINESS_ROLES, Role
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class ReviewRecord:
 
     @property
     def required_roles(self) -> tuple[Role, ...]:
-        return READINESS_ROLES
+        return HOTFIX_ROLES if self.kind == "hotfix" else READINESS_ROLES
 
     @property
     def is_open(self) -> bool:
@@ -90,3 +90,24 @@ class Grant:
     role: Role
     granted_by: str
     granted_at: datetime
+
+
+@dataclass(frozen=True)
+class DeployLockRecord:
+    """Who holds the production deploy lock, and until when their lease runs."""
+
+    holder: str
+    version: str
+    actor: str
+    acquired_at: datetime
+    expires_at: datetime
+
+    def is_live(self, now: datetime) -> bool:
+        return now < self.expires_at
+
+
+@dataclass(frozen=True)
+class LockOutcome:
+    acquired: bool
+    held_by: DeployLockRecord | None = None  # the live holder, when not acquired
+    reclaimed_from: DeployLockRecord | None = None  # an expired holder that was replaced

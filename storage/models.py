@@ -121,3 +121,51 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Freeze(Base):
+    __tablename__ = "freezes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    starts: Mapped[datetime] = mapped_column(index=True)
+    ends: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    short_notice: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    cancelled_by: Mapped[str | None] = mapped_column(String(32))
+    cancelled_at: Mapped[datetime | None]
+
+
+class DeployLock(Base):
+    """One row per lock name ("production"), created by the migration and never deleted.
+
+    Taking the lock is an UPDATE of a row read FOR UPDATE, so two instances cannot both
+    take it; a holder that dies stops renewing `expires_at` and the lock can be reclaimed.
+    """
+
+    __tablename__ = "deploy_locks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    version: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(32))
+    acquired_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
+class ScheduledPost(Base):
+    """A claim on one scheduled post: the unique key makes exactly one instance send it."""
+
+    __tablename__ = "scheduled_posts"
+    __table_args__ = (UniqueConstraint("kind", "key", "due_at", name="uq_scheduled_post"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # claimed | sent
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    claimed_until: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    late: Mapped[bool] = mapped_column(default=False)

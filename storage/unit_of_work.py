@@ -19,10 +19,17 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from release.clock import Clock
 from release.lifecycle import State
-from release.records import AuditEntry, Grant, ReleaseRecord, ReviewRecord, SignOffRecord
+from release.records import (
+    AuditEntry,
+    Grant,
+    ReleaseRecord,
+    ReviewRecord,
+    SignOffRecord,
+)
 from release.review import Decision
 from release.roles import Role
 from storage import models
+from storage.cadence import CadenceRepository
 from storage.db import make_sessionmaker
 
 
@@ -49,7 +56,7 @@ class Store:
             session.execute(select(1))
 
 
-class UnitOfWork:
+class UnitOfWork(CadenceRepository):
     def __init__(self, session: Session, clock: Clock) -> None:
         self._session = session
         self._clock = clock
@@ -131,7 +138,12 @@ class UnitOfWork:
     # -- reviews ----------------------------------------------------------------
 
     def open_review(
-        self, release_id: int, *, opened_by: str, compliance_items: tuple[str, ...] = ()
+        self,
+        release_id: int,
+        *,
+        opened_by: str,
+        compliance_items: tuple[str, ...] = (),
+        kind: str = "readiness",
     ) -> ReviewRecord:
         """A fresh review; any review still open on the release is superseded."""
         for old in self._session.scalars(
@@ -144,7 +156,7 @@ class UnitOfWork:
             old.revision += 1
         row = models.Review(
             release_id=release_id,
-            kind="readiness",
+            kind=kind,
             status="open",
             opened_by=opened_by,
             opened_at=self.now(),
@@ -175,11 +187,15 @@ class UnitOfWork:
         ids = self._session.scalars(query.order_by(models.Review.id)).all()
         return [r for i in ids if (r := self.review(i)) is not None]
 
-    def close_reviews(self, release_id: int, status: str) -> list[ReviewRecord]:
+    def close_reviews(
+        self, release_id: int, status: str, *, approved_too: bool = False
+    ) -> list[ReviewRecord]:
+        """Close the open review (and an approved one, when `approved_too`) as `status`."""
+        closing = ["open", "approved"] if approved_too else ["open"]
         closed = []
         for row in self._session.scalars(
             select(models.Review).where(
-                models.Review.release_id == release_id, models.Review.status == "open"
+                models.Review.release_id == release_id, models.Review.status.in_(closing)
             )
         ):
             row.status = status

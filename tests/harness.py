@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import text
 
 from bot.console.fake_slack import Ephemeral, Message, OpenedView
 from bot.console.local import CHANNEL_ID, LocalBot
+from bot.scheduler import Ticker
 from bot.views.review import ReviewAction, SignOffModal
+from release.clock import FixedClock
 
 ADMIN = "UADMIN"
 MANAGER = "UMANAGER"
@@ -31,6 +35,16 @@ CAST = {
 }
 REVIEWERS = (TECH_LEAD, QA, CLIENT_SUCCESS, SECURITY)
 REPORT = "https://ci.example.com/runs/812"
+BRISBANE = ZoneInfo("Australia/Brisbane")
+#: Tuesday 24 November 2026, 10:30 AEST: inside a release window.
+IN_TUESDAY_WINDOW = datetime(2026, 11, 24, 10, 30, tzinfo=BRISBANE)
+
+
+def aest(text: str) -> datetime:
+    """An instant written as Brisbane wall time: "2026-11-24 10:00"."""
+    return datetime.strptime(
+        text, "%Y-%m-%d %H:%M:%S" if text.count(":") == 2 else "%Y-%m-%d %H:%M"
+    ).replace(tzinfo=BRISBANE)
 
 
 class Harness:
@@ -39,10 +53,16 @@ class Harness:
         self.fake = local.fake
         self.sim = local.simulator
         self.engine = local.runtime.engine
+        self.clock = FixedClock(IN_TUESDAY_WINDOW)
+        self.ticker = Ticker(local.runtime.services, 30)  # ticked by hand: tick()
 
     @classmethod
     def start(cls, database_url: str, **kwargs: Any) -> Harness:
-        return cls(LocalBot.start(database_url, admins=(ADMIN,), **kwargs))
+        """The bot with a clock of its own, inside Tuesday's window unless a test moves it."""
+        clock = kwargs.pop("clock", None) or FixedClock(IN_TUESDAY_WINDOW)
+        harness = cls(LocalBot.start(database_url, admins=(ADMIN,), clock=clock, **kwargs))
+        harness.clock = clock
+        return harness
 
     def stop(self) -> None:
         self.local.stop()

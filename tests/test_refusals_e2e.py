@@ -92,8 +92,8 @@ def test_an_illegal_step_names_the_state_and_what_is_needed(bot: Harness) -> Non
     bot.run(MANAGER, "start v1.4.0")
     bot.wait_said("*v1.4.0* is on staging")
     bot.run(MANAGER, "promote v1.4.0")
-    refusal = bot.wait_told(MANAGER, "cannot be promoted yet").text
-    assert "not approved: v1.4.0 is `staging`" in refusal
+    refusal = bot.wait_told(MANAGER, "cannot be promoted now").text
+    assert "not approved: v1.4.0 is `staging` and needs all four readiness sign-offs" in refusal
     assert "regression not passed on staging" in refusal
     bot.run(MANAGER, "review v1.4.0")
     refusal = bot.wait_told(MANAGER, "cannot open a fresh review").text

@@ -11,6 +11,7 @@ import uvicorn
 from bot.console.fake_slack import FakeSlack
 from bot.console.simulator import SlackSimulator
 from bot.runtime import Runtime, build_runtime
+from bot.scheduler import Ticker
 from bot.server import bind, uvicorn_server
 from bot.settings import Settings
 from integrations import Integrations
@@ -29,6 +30,7 @@ class LocalBot:
     server: uvicorn.Server
     thread: threading.Thread
     url: str
+    ticker: Ticker | None = None
 
     @classmethod
     def start(
@@ -38,6 +40,7 @@ class LocalBot:
         admins: tuple[str, ...] = (),
         clock: Clock | None = None,
         integrations: Integrations | None = None,
+        scheduler: bool = False,
         **settings: object,
     ) -> LocalBot:
         fake = FakeSlack(bot_token=BOT_TOKEN)
@@ -66,9 +69,15 @@ class LocalBot:
             time.sleep(0.01)
         url = f"http://127.0.0.1:{port}"
         simulator = SlackSimulator(f"{url}/slack/events", SIGNING_SECRET, fake, CHANNEL_ID)
-        return cls(fake, runtime, simulator, server, thread, url)
+        ticker = None
+        if scheduler:
+            ticker = Ticker(runtime.services, config.scheduler_tick_seconds)
+            ticker.start()
+        return cls(fake, runtime, simulator, server, thread, url, ticker)
 
     def stop(self) -> None:
+        if self.ticker is not None:
+            self.ticker.stop()
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.simulator.close()

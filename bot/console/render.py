@@ -30,6 +30,10 @@ _EMOJI = {
     ":snowflake:": "❄️",
     ":ambulance:": "🚑",
     ":unlock:": "🔓",
+    ":alarm_clock:": "⏰",
+    ":bar_chart:": "📊",
+    ":wrench:": "🔧",
+    ":sunny:": "☀️",
 }
 
 

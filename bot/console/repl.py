@@ -11,11 +11,15 @@ import logging
 import re
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from bot.console.fake_slack import Message, OpenedView
 from bot.console.local import CHANNEL_ID, LocalBot
 from bot.console.render import Control, mrkdwn, render_blocks
+from commands.timefmt import in_zone
+from release.clock import OffsetClock
+from release.windows import next_window
 
 HELP = """\
 Console commands:
@@ -24,6 +28,9 @@ Console commands:
   in <#channel>          switch channel (commands only work in #portal-release)
   press <n|label>        press button n (or the newest button with that label)
   tick <n> [items…]      set checklist n to exactly these item numbers
+  time [window|YYYY-MM-DD HH:MM]
+                         show the bot's clock, jump to the next release window, or set it
+                         (in the release zone); scheduled posts then fall due as they would
   who                    who you are and where
   help                   this text
   quit                   leave (the SQLite database keeps everything)"""
@@ -36,8 +43,15 @@ def user_id(name: str) -> str:
 
 
 class Console:
-    def __init__(self, bot: LocalBot, out: TextIO, read: Callable[[str], str | None]) -> None:
+    def __init__(
+        self,
+        bot: LocalBot,
+        out: TextIO,
+        read: Callable[[str], str | None],
+        clock: OffsetClock,
+    ) -> None:
         self.bot = bot
+        self.clock = clock
         self.out = out
         self.read = read
         self.names: dict[str, str] = {CHANNEL_ID: "portal-release", "UBOT": "release-bot"}
@@ -114,6 +128,8 @@ class Console:
             self.press(rest)
         elif word == "tick":
             self.tick(rest.split())
+        elif word == "time":
+            self.time(rest)
         elif word == "who":
             self.say(
                 f"(console) @{self.name_of(self.user)} ({self.user}) in "
@@ -123,6 +139,24 @@ class Console:
             self.say(HELP)
         else:
             self.say("(console) unknown console command; type `help`")
+
+    def time(self, arg: str) -> None:
+        services = self.bot.runtime.services
+        zone = services.policy.schedule.windows.zone
+        if arg == "window":
+            upcoming = next_window(services.policy.schedule.windows, self.clock.now())
+            self.clock.set(upcoming.opens + timedelta(minutes=5))
+        elif arg:
+            try:
+                local = datetime.strptime(arg, "%Y-%m-%d %H:%M").replace(tzinfo=zone)
+            except ValueError:
+                self.say("(console) usage: time [window|YYYY-MM-DD HH:MM]")
+                return
+            self.clock.set(local)
+        self.say(f"(console) the bot's clock reads {in_zone(self.clock.now(), zone)}")
+        if arg and self.bot.ticker is not None:
+            self.bot.ticker.tick()
+            self.show_news()
 
     def slash(self, text: str) -> None:
         response = self.bot.simulator.command(
@@ -318,9 +352,10 @@ def run_console(database_url: str, stdin: TextIO = sys.stdin, stdout: TextIO = s
     dry_run.setLevel(logging.INFO)
     dry_run.addHandler(_DryRunEcho(stdout))
     dry_run.propagate = False
-    bot = LocalBot.start(database_url, admins=(user_id("alice"),))
+    clock = OffsetClock()
+    bot = LocalBot.start(database_url, admins=(user_id("alice"),), scheduler=True, clock=clock)
     try:
-        Console(bot, stdout, _reader(stdin, stdout)).run()
+        Console(bot, stdout, _reader(stdin, stdout), clock).run()
     finally:
         bot.stop()
     return 0

@@ -67,14 +67,19 @@ def review_message(
 ) -> tuple[str, list[dict[str, Any]]]:
     """The fallback text and the blocks of a review message, as it stands now."""
     version = release.version
+    hotfix = review.kind == "hotfix"
+    title = "Hotfix approval" if hotfix else "Readiness review"
+    about = (
+        f"*Hotfix* {version} · `{release.state}` · branch `{release.branch}`\n"
+        f"*Why*: {release.reason}\nOnce a Reliability Partner and a Client Success Lead approve, "
+        "it may be promoted at any time, in a freeze too, after its staging regression passes."
+        if hotfix
+        else f"*Release* {version} · `{release.state}` · branch `{release.branch}`\n"
+        f"*Release notes*\n{notes}"
+    )
     blocks: list[Block] = [
-        HeaderBlock(text=f"Readiness review: {version}"),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"*Release* {version} · `{release.state}` · branch `{release.branch}`\n"
-                f"*Release notes*\n{notes}"
-            )
-        ),
+        HeaderBlock(text=f"{title}: {version}"),
+        SectionBlock(text=MarkdownTextObject(text=about)),
         SectionBlock(fields=[_role_field(review, role) for role in review.required_roles]),
     ]
     if review.compliance_items:
@@ -164,7 +169,7 @@ def review_message(
     else:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_CLOSED[review.status])))
     status = "open" if review.is_open else review.status
-    text = f"Readiness review of {version} ({status})"
+    text = f"{title} of {version} ({status})"
     return text, [b.to_dict() for b in blocks]
 
 

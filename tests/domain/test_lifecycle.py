@@ -32,6 +32,7 @@ EXPECTED_TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.REJECTED, Event.REVIEW_OPENED): State.IN_REVIEW,
     (State.IN_REVIEW, Event.APPROVED): State.APPROVED,
     (State.IN_REVIEW, Event.REJECTED): State.REJECTED,
+    (State.STAGING, Event.REJECTED): State.REJECTED,
     (State.APPROVED, Event.PROMOTED): State.DEPLOYING,
     (State.DEPLOYING, Event.DEPLOYED): State.VERIFYING,
     (State.DEPLOYING, Event.DEPLOY_FAILED): State.FAILED,

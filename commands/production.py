@@ -1,0 +1,306 @@
+"""promote, check and unlock: the gates to production and the one-deploy-at-a-time lock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from commands.context import Context, refusal_for_role
+from commands.parser import Check, Promote, Unlock
+from commands.timefmt import in_zone
+from commands.transitions import advance
+from integrations.ports import Deployment, IntegrationError
+from release.freezes import freeze_at
+from release.gates import Gate, PromotionFacts, bypassed, failing, promotion_gates
+from release.lifecycle import Event, IllegalTransition, State
+from release.records import DeployLockRecord, ReleaseRecord
+from release.roles import Role
+from release.windows import next_window, window_at
+from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def _facts(uow: UnitOfWork, ctx: Context, release: ReleaseRecord, *, lock: bool) -> PromotionFacts:
+    now = ctx.clock.now()
+    windows = ctx.policy.schedule.windows
+    held = uow.deploy_lock(lock=lock)
+    in_flight = _describe_lock(ctx, held) if held is not None and held.is_live(now) else None
+    return PromotionFacts(
+        version=release.version,
+        state=release.state,
+        regression_passed=release.regression_passed,
+        hotfix=release.kind == "hotfix",
+        window=window_at(windows, now),
+        next_window=next_window(windows, now),
+        freeze=freeze_at(uow.freezes(ending_after=now), now),
+        deploy_in_flight=in_flight,
+    )
+
+
+def _describe_lock(ctx: Context, held: DeployLockRecord) -> str:
+    return f"{held.version}, promoted by <@{held.actor}> at {in_zone(held.acquired_at, ctx.zone)}"
+
+
+@dataclass(frozen=True)
+class Reaped:
+    """An expired deploy lock that was cleared, and the release it left behind."""
+
+    lock: DeployLockRecord
+    release_state: State | None
+
+
+def reap_expired_lock(uow: UnitOfWork, ctx: Context) -> Reaped | None:
+    """Clear a deploy lock whose holder stopped renewing it; fail the deploy it abandoned."""
+    held = uow.deploy_lock(lock=True)
+    if held is None or held.is_live(ctx.clock.now()):
+        return None
+    uow.release_deploy_lock(held.holder)
+    release = uow.release(held.version, lock=True) if held.version else None
+    state = None
+    if release is not None:
+        event = {State.DEPLOYING: Event.DEPLOY_FAILED, State.VERIFYING: Event.VERIFY_FAILED}
+        if release.state in event:
+            advance(uow, release, event[release.state], "release-bot")
+        state = release.state
+    uow.audit(
+        "release-bot",
+        "deploy_lock.reclaimed",
+        release.id if release else None,
+        holder=held.holder,
+        version=held.version,
+        expired_at=held.expires_at.isoformat(),
+    )
+    return Reaped(held, state)
+
+
+def announce_reaped(ctx: Context, reaped: Reaped) -> None:
+    lock = reaped.lock
+    left = ""
+    if reaped.release_state in (State.DEPLOYING, State.VERIFYING):
+        left = (
+            f" {lock.version} was `{reaped.release_state}` when its instance stopped; it is now "
+            "`failed`. Check production before promoting anything else."
+        )
+    ctx.conversation.announce(
+        f":unlock: The production deploy lock for {lock.version} (promoted by <@{lock.actor}>) "
+        f"expired at {in_zone(lock.expires_at, ctx.zone)}: the instance holding it "
+        f"(`{lock.holder}`) stopped renewing it, so it was reclaimed.{left}"
+    )
+
+
+def _gate_line(gate: Gate) -> str:
+    mark = ":white_check_mark:" if gate.passed else ":x:"
+    if gate.bypassed:
+        mark = ":warning:"
+    return f"{mark} {gate.detail}"
+
+
+def check(ctx: Context, command: Check) -> None:
+    version = str(command.version)
+    with ctx.store.transaction() as uow:
+        release = uow.release(version)
+        if release is None:
+            ctx.conversation.reply(f"There is no release {version}.")
+            return
+        gates = promotion_gates(_facts(uow, ctx, release, lock=False), ctx.when)
+    blocked = failing(gates)
+    verdict = (
+        f"*{version} may be promoted now* with `/release promote {version}`."
+        if not blocked
+        else f"*{version} may not be promoted now*: {len(blocked)} gate(s) fail."
+    )
+    ctx.conversation.reply(
+        f"*Promotion gates for {version}* (checked {in_zone(ctx.clock.now(), ctx.zone)}; "
+        "nothing was changed)\n" + "\n".join(_gate_line(g) for g in gates) + f"\n{verdict}"
+    )
+
+
+def promote(ctx: Context, command: Promote) -> None:
+    """Policy step 6, gated; then the smoke tests (step 7) and the change log (step 8).
+
+    The gates, the deploy lock and the move to `deploying` are one transaction, so two
+    instances promoting at once cannot both pass the "no deploy in flight" gate.
+    """
+    version = str(command.version)
+    with ctx.store.transaction() as uow:
+        if Role.RELEASE_MANAGER not in ctx.roles(uow):
+            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "promote a release"))
+            return
+        release = uow.release(version, lock=True)
+        if release is None:
+            ctx.conversation.reply(f"There is no release {version}.")
+            return
+        reaped = reap_expired_lock(uow, ctx)
+        gates = promotion_gates(_facts(uow, ctx, release, lock=True), ctx.when)
+        blocked = failing(gates)
+        if blocked:
+            ctx.conversation.reply(
+                f"{version} cannot be promoted now. Failing gates:\n"
+                + "\n".join(f"• {g.detail}" for g in blocked)
+                + f"\n`/release check {version}` shows every gate."
+            )
+            return
+        taken = uow.acquire_deploy_lock(
+            ctx.instance, version, ctx.actor, ctx.policy.deploy_lock_lease
+        )
+        assert taken.acquired  # the deploy_lock gate passed with the lock row held
+        moved = advance(uow, release, Event.PROMOTED, ctx.actor)
+        assert not isinstance(moved, IllegalTransition)  # the approved gate passed
+        skipped = bypassed(gates)
+        approvers = _hotfix_approvers(uow, release) if skipped else ""
+        uow.audit(ctx.actor, "command.promote", release.id, gates=[g.detail for g in gates])
+        if skipped:
+            uow.audit(
+                ctx.actor,
+                "bypass.hotfix",
+                release.id,
+                bypassed=[g.detail for g in skipped],
+                approved_by=approvers,
+            )
+    if reaped is not None:
+        announce_reaped(ctx, reaped)
+    if skipped:
+        ctx.conversation.announce(
+            f":ambulance: *Bypass*: hotfix *{version}* is promoted by <@{ctx.actor}> "
+            + "; ".join(g.detail for g in skipped)
+            + f". Approved by {approvers}."
+        )
+    staging = Deployment(release.staging_deployment_id or "", "")
+    ctx.conversation.announce(
+        f":rocket: <@{ctx.actor}> is promoting *{version}* to production: the staging "
+        f"deployment `{staging.id}` that passed regression."
+    )
+    try:
+        with _lease_kept(ctx):
+            _deploy_and_verify(ctx, moved, staging)
+    finally:
+        with ctx.store.transaction() as uow:
+            uow.release_deploy_lock(ctx.instance)
+
+
+def _hotfix_approvers(uow: UnitOfWork, release: ReleaseRecord) -> str:
+    approved = uow.reviews_of(release.id, status="approved")
+    if not approved:
+        return "nobody on record"
+    return " and ".join(f"<@{s.user_id}> ({s.role.label})" for s in approved[-1].sign_offs)
+
+
+@contextmanager
+def _lease_kept(ctx: Context) -> Iterator[None]:
+    """Renew the deploy lock's lease while this instance is still deploying."""
+    lease = ctx.policy.deploy_lock_lease
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(lease.total_seconds() / 3):
+            try:
+                with ctx.store.transaction() as uow:
+                    if not uow.renew_deploy_lock(ctx.instance, lease):
+                        log.warning("lost the deploy lock while deploying")
+                        return
+            except Exception:
+                log.exception("could not renew the deploy lock")
+
+    renewer = threading.Thread(target=renew, name="deploy-lock-lease", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+
+
+def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment) -> None:
+    version = release.version
+    try:
+        production = ctx.integrations.deployer.promote(staging)
+    except IntegrationError as error:
+        _fail(ctx, release, Event.DEPLOY_FAILED, f"the production deploy failed: {error}")
+        return
+    with ctx.store.transaction() as uow:
+        current = uow.release(version, lock=True)
+        assert current is not None
+        advance(uow, current, Event.DEPLOYED, "release-bot", production_deployment_id=production.id)
+        uow.record_artefact(
+            current.id,
+            "production_deploy",
+            by=ctx.actor,
+            url=production.url,
+            details={"deployment_id": production.id},
+        )
+    ctx.conversation.announce(f"*{version}* is live; running the post-deploy smoke tests.")
+    results = ctx.integrations.smoke_tests.run(production)
+    with ctx.store.transaction() as uow:
+        current = uow.release(version, lock=True)
+        assert current is not None
+        uow.record_artefact(
+            current.id,
+            "smoke_tests",
+            by="release-bot",
+            outcome="pass" if all(r.passed for r in results) else "fail",
+            details={
+                "checks": [
+                    {"name": r.name, "passed": r.passed, "detail": r.detail} for r in results
+                ]
+            },
+        )
+    failed = [r for r in results if not r.passed]
+    if failed:
+        _fail(
+            ctx,
+            release,
+            Event.VERIFY_FAILED,
+            "smoke tests failed: " + ", ".join(f"{r.name} ({r.detail})" for r in failed),
+        )
+        return
+    with ctx.store.transaction() as uow:
+        current = uow.release(version)
+    notes = current.notes if current and current.notes else ""
+    ctx.integrations.source.update_changelog(version, notes)
+    with ctx.store.transaction() as uow:
+        current = uow.release(version, lock=True)
+        assert current is not None
+        advance(uow, current, Event.VERIFIED, "release-bot")
+    ctx.conversation.announce(
+        f":tada: *{version}* is released. Smoke tests passed "
+        f"({', '.join(r.name for r in results)}); the change log and support bulletin are "
+        f"updated.\n*Release notes*\n{notes}"
+    )
+
+
+def _fail(ctx: Context, release: ReleaseRecord, event: Event, what: str) -> None:
+    with ctx.store.transaction() as uow:
+        current = uow.release(release.version, lock=True)
+        assert current is not None
+        advance(uow, current, event, "release-bot")
+        uow.audit("release-bot", "release.failed", current.id, detail=what)
+    log.warning("release %s failed: %s", release.version, what)
+    ctx.conversation.announce(f":rotating_light: *{release.version}* failed: {what}.")
+
+
+def unlock(ctx: Context, command: Unlock) -> None:
+    with ctx.store.transaction() as uow:
+        if Role.RELEASE_MANAGER not in ctx.roles(uow):
+            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "clear the deploy lock"))
+            return
+        cleared = uow.release_deploy_lock()
+        if cleared is None:
+            ctx.conversation.reply("No production deploy lock is held; nothing was changed.")
+            return
+        uow.audit(
+            ctx.actor,
+            "deploy_lock.cleared",
+            None,
+            reason=command.reason,
+            holder=cleared.holder,
+            version=cleared.version,
+        )
+    ctx.conversation.announce(
+        f":unlock: <@{ctx.actor}> cleared the production deploy lock held for {cleared.version} "
+        f"(promoted by <@{cleared.actor}> at {in_zone(cleared.acquired_at, ctx.zone)}): "
+        f"{command.reason}. Check production before the next promotion."
+    )
