@@ -178,6 +178,7 @@ def promote(ctx: Context, command: Promote) -> None:
         with _lease_kept(ctx):
             _deploy_and_verify(ctx, moved, staging)
     finally:
+        # Normally already released with the final transition; this covers a crash in between.
         with ctx.store.transaction() as uow:
             uow.release_deploy_lock(ctx.instance)
 
@@ -265,6 +266,7 @@ def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment
         current = uow.release(version, lock=True)
         assert current is not None
         advance(uow, current, Event.VERIFIED, "release-bot")
+        uow.release_deploy_lock(ctx.instance)  # free before anyone reads "released"
     ctx.conversation.announce(
         f":tada: *{version}* is released. Smoke tests passed "
         f"({', '.join(r.name for r in results)}); the change log and support bulletin are "
@@ -278,6 +280,7 @@ def _fail(ctx: Context, release: ReleaseRecord, event: Event, what: str) -> None
         assert current is not None
         advance(uow, current, event, "release-bot")
         uow.audit("release-bot", "release.failed", current.id, detail=what)
+        uow.release_deploy_lock(ctx.instance)
     log.warning("release %s failed: %s", release.version, what)
     ctx.conversation.announce(f":rotating_light: *{release.version}* failed: {what}.")
 

@@ -91,6 +91,20 @@ class Harness:
         self.run(QA, f"regression {version} pass <{REPORT}>")
         return self.wait_review(version)
 
+    def approved(self, version: str = "v1.4.0") -> Message:
+        review = self.to_review(version)
+        for reviewer in REVIEWERS:
+            self.approve(reviewer, review)
+            self.wait_told(reviewer, f"Recorded your approval of {version}")
+        self.wait_said(f"*{version}* is approved")
+        return review
+
+    def released(self, version: str = "v1.4.0") -> None:
+        """Take `version` all the way to production (the clock must be inside a window)."""
+        self.approved(version)
+        self.run(MANAGER, f"promote {version}")
+        self.wait_said(f":tada: *{version}* is released")
+
     def approve(self, user: str, review: Message) -> httpx.Response:
         return self.sim.click(user, self.current(review), ReviewAction.APPROVE.value)
 

@@ -1,0 +1,142 @@
+"""Hotfixes: a patch of production, two approvals, any time, announced as a bypass."""
+
+from __future__ import annotations
+
+from tests.harness import (
+    ADMIN,
+    CLIENT_SUCCESS,
+    MANAGER,
+    QA,
+    RELIABILITY,
+    REPORT,
+    TECH_LEAD,
+    Harness,
+    aest,
+)
+
+
+def _hotfix_review(bot: Harness, version: str = "v1.4.1"):  # type: ignore[no-untyped-def]
+    return bot.fake.wait_for(
+        lambda: next(
+            (
+                m
+                for m in bot.fake.channel_messages("C0PORTALREL")
+                if m.text.startswith(f"Hotfix approval of {version}")
+            ),
+            None,
+        )
+    )
+
+
+def test_a_hotfix_at_3am_on_a_sunday_in_a_freeze_goes_out_and_is_announced(
+    bot: Harness,
+) -> None:
+    bot.released("v1.4.0")  # Tuesday, in the window
+    bot.run(RELIABILITY, "freeze add 2026-11-27 2026-12-04 agency showcase")
+    bot.wait_said("Freeze #1")
+
+    bot.clock.set(aest("2026-11-29 03:00"))  # Sunday 03:00, inside the freeze
+    bot.run(MANAGER, "hotfix v1.4.1 CVE-2026-1234 in share links")
+    started = bot.wait_said("started hotfix *v1.4.1* on top of v1.4.0").text
+    assert "CVE-2026-1234 in share links" in started
+    review = _hotfix_review(bot)
+    assert bot.buttons(review) == ["Approve", "Reject"]
+    assert [f.split("\n")[0] for f in bot.review_fields(review)] == [
+        "*Reliability Partner*",
+        "*Client Success Lead*",
+    ]
+    bot.wait_said("*v1.4.1* is on staging")
+    assert bot.rows("SELECT branch, kind FROM releases WHERE version = 'v1.4.1'")[0] == (
+        "hotfix/v1.4.1",
+        "hotfix",
+    )
+
+    bot.approve(RELIABILITY, review)
+    bot.wait_told(RELIABILITY, "Recorded your approval of v1.4.1 as Reliability Partner")
+    bot.approve(CLIENT_SUCCESS, review)
+    approved = bot.wait_said("Hotfix *v1.4.1* is approved by").text
+    assert "once its staging regression passes it may be promoted at any time" in approved
+    assert bot.state("v1.4.1") == "staging"  # staging and its regression still come first
+
+    bot.run(MANAGER, "promote v1.4.1")
+    refusal = bot.wait_told(MANAGER, "cannot be promoted now").text
+    assert "regression not passed on staging" in refusal
+    assert "outside the release window" not in refusal  # a hotfix may skip the window
+    assert "freeze #1" not in refusal  # and the freeze
+
+    bot.run(QA, f"regression v1.4.1 pass <{REPORT}>")
+    bot.wait_said("Hotfix *v1.4.1* was already approved, so it may be promoted now")
+    assert bot.state("v1.4.1") == "approved"
+
+    bot.run(MANAGER, "promote v1.4.1")
+    bypass = bot.wait_said("*Bypass*: hotfix *v1.4.1* is promoted").text
+    assert "outside the release window, allowed for a hotfix" in bypass
+    assert "freeze #1 (agency showcase)" in bypass
+    assert (
+        f"<@{RELIABILITY}> (Reliability Partner) and <@{CLIENT_SUCCESS}> (Client Success Lead)"
+        in (bypass)
+    )
+    bot.wait_said(":tada: *v1.4.1* is released")
+    audit = bot.rows("SELECT actor, details FROM audit_events WHERE action = 'bypass.hotfix'")
+    assert len(audit) == 1 and audit[0][0] == MANAGER
+    assert "agency showcase" in str(audit[0][1])
+
+
+def test_a_hotfix_must_be_a_patch_bump_of_what_is_in_production(bot: Harness) -> None:
+    bot.cast()
+    bot.run(MANAGER, "hotfix v1.4.1 urgent")
+    bot.wait_told(MANAGER, "Nothing has been released to production yet")
+    bot.released("v1.4.0")
+    before = bot.snapshot()
+    for wrong in ("v1.4.2", "v1.5.0", "v1.4.0"):
+        bot.run(MANAGER, f"hotfix {wrong} urgent")
+    bot.fake.wait_for(
+        lambda: len([t for t in bot.told(MANAGER) if "patch bump" in t or "already" in t]) == 3
+    )
+    refusals = [t for t in bot.told(MANAGER) if "patch bump" in t or "already" in t]
+    assert sum("use `/release hotfix v1.4.1 <reason>`" in t for t in refusals) == 2
+    assert bot.snapshot() == before
+
+
+def test_one_person_cannot_give_both_hotfix_approvals(bot: Harness) -> None:
+    bot.released("v1.4.0")
+    bot.run(ADMIN, f"role add <@{RELIABILITY}> client_success")
+    bot.wait_said(f"<@{RELIABILITY}> the Client Success Lead role")
+    bot.run(MANAGER, "hotfix v1.4.1 broken uploads")
+    review = _hotfix_review(bot)
+    bot.approve(RELIABILITY, review)
+    modal = bot.wait_modal(RELIABILITY)  # holds both roles: asked which
+    options = modal.view["blocks"][0]["element"]["options"]
+    bot.sim.submit(
+        RELIABILITY,
+        modal,
+        {"sign_off_role": {"role": {"type": "static_select", "selected_option": options[0]}}},
+    )
+    bot.wait_told(RELIABILITY, "Recorded your approval of v1.4.1 as Reliability Partner")
+    bot.approve(RELIABILITY, review)
+    bot.wait_told(RELIABILITY, "four-eyes")
+    bot.approve(TECH_LEAD, review)
+    bot.wait_told(TECH_LEAD, "You hold none of the roles this review needs")
+    assert bot.count("sign_offs") == 4 + 1  # v1.4.0's four, and one for the hotfix
+
+
+def test_a_rejected_hotfix_stops_until_a_fixed_build_passes_again(bot: Harness) -> None:
+    bot.released("v1.4.0")
+    bot.run(MANAGER, "hotfix v1.4.1 broken uploads")
+    review = _hotfix_review(bot)
+    bot.wait_said("*v1.4.1* is on staging")
+    bot.reject(CLIENT_SUCCESS, review, "agencies mid-upload; wait an hour")
+    bot.wait_said("rejected *v1.4.1* as Client Success Lead")
+    assert bot.state("v1.4.1") == "rejected"
+    bot.run(QA, f"regression v1.4.1 pass <{REPORT}>")
+    second = bot.fake.wait_for(
+        lambda: (
+            [
+                m
+                for m in bot.fake.channel_messages("C0PORTALREL")
+                if m.text.startswith("Hotfix approval of v1.4.1")
+            ][1:]
+            or None
+        )
+    )[0]
+    assert bot.buttons(second) == ["Approve", "Reject"]
