@@ -73,6 +73,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> 
 
 
 @pytest.fixture
+def postgres_url(pg_template: str) -> Iterator[str]:
+    """A fresh, empty (unmigrated) PostgreSQL database, for tests that start real processes."""
+    del pg_template  # only for its skip-or-fail check
+    name = f"release_bot_proc_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
 def bot(database_url: str) -> Iterator[Harness]:
     harness = Harness.start(database_url)
     try:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,16 +12,7 @@ import pytest
 from bot.console.fake_slack import FakeSlack
 from bot.console.simulator import SlackSimulator
 from tests.fake_socket_mode import FakeSocketMode
-
-ROOT = Path(__file__).parent.parent
-SECRET = "run-mode-signing-secret"  # noqa: S105
-CHANNEL = "C0PORTALREL"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.processes import CHANNEL, SECRET, free_port, launch, stop, wait_healthy
 
 
 @pytest.fixture
@@ -37,51 +24,16 @@ def fake() -> Iterator[FakeSlack]:
 
 
 def _launch(tmp_path: Path, fake: FakeSlack, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
-        env={
-            "PATH": os.environ["PATH"],
-            "HOME": str(tmp_path),
-            "SLACK_BOT_TOKEN": fake.bot_token,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "RELEASE_CHANNEL_ID": CHANNEL,
-            "RELEASE_ADMINS": "UADMIN",
-            "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
-            **env,
-        },
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    process.terminate()
-    try:
-        out, _ = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, _ = process.communicate()
-    return out
+    return launch(tmp_path, fake, DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3", **env)
 
 
 def test_http_mode_serves_slack_events_and_health(tmp_path: Path, fake: FakeSlack) -> None:
-    port = _free_port()
+    port = free_port()
     process = _launch(tmp_path, fake, PORT=str(port))
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").json() == {"ok": True, "database": "ok"}:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the bot never answered /healthz"
-            assert process.poll() is None, _stop(process)
-            time.sleep(0.1)
+        wait_healthy(process, port)
+        assert httpx.get(f"{base}/healthz").json() == {"ok": True, "database": "ok"}
         sim = SlackSimulator(f"{base}/slack/events", SECRET, fake, CHANNEL)
         assert sim.command("UADMIN", "role add <@UBOB|bob> qa").status_code == 200
         fake.wait_for(
@@ -92,7 +44,7 @@ def test_http_mode_serves_slack_events_and_health(tmp_path: Path, fake: FakeSlac
         assert sim.signed_post("text=x", secret="wrong").status_code == 401
         sim.close()
     finally:
-        log = _stop(process)
+        log = stop(process)
     assert SECRET not in log
     assert fake.bot_token not in log
 
@@ -124,6 +76,6 @@ def test_socket_mode_when_an_app_token_is_set(tmp_path: Path, fake: FakeSlack) -
         usage = socket_mode.send("slash_commands", {**command, "text": "start v1.4"})
         assert "`v1.4` is not a release version" in usage["payload"]["text"]
     finally:
-        log = _stop(process)
+        log = stop(process)
         socket_mode.stop()
     assert fake.app_token not in log

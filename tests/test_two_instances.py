@@ -1,0 +1,164 @@
+"""Two instances of the bot on one PostgreSQL database: one deploy, one post."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.console.fake_slack import FakeSlack
+from bot.console.simulator import SlackSimulator
+from tests.processes import CHANNEL, SECRET, free_port, launch, stop, wait_healthy
+
+pytestmark = pytest.mark.postgres
+
+ALWAYS_OPEN = {  # a window every day, all day: promotion is gated by the lock alone
+    "RELEASE_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
+    "RELEASE_WINDOW_START": "00:00",
+    "RELEASE_WINDOW_MINUTES": "1440",
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    slack = FakeSlack(bot_token="xoxb-two-instances")
+    slack.start()
+    yield slack
+    slack.stop()
+
+
+def _said(fake: FakeSlack, fragment: str) -> list[str]:
+    return [m.text for m in fake.channel_messages(CHANNEL) if fragment in m.text]
+
+
+def test_two_instances_promoting_at_once_run_one_production_deploy(
+    tmp_path: Path, fake: FakeSlack, postgres_url: str
+) -> None:
+    ports = [free_port(), free_port()]
+    env = {
+        **ALWAYS_OPEN,
+        "DATABASE_URL": postgres_url,
+        "DRY_RUN_DEPLOY_SECONDS": "3",
+        "SCHEDULER_TICK_SECONDS": "3600",
+    }
+    processes = [launch(tmp_path, fake, PORT=str(port), **env) for port in ports]
+    try:
+        for process, port in zip(processes, ports, strict=True):
+            wait_healthy(process, port)
+        a, b = (
+            SlackSimulator(f"http://127.0.0.1:{port}/slack/events", SECRET, fake, CHANNEL)
+            for port in ports
+        )
+        cast = {
+            "UMANAGER": "release_manager",
+            "UQA": "qa",
+            "UTL": "tech_lead",
+            "UCS": "client_success",
+            "USEC": "security",
+        }
+        for user, role in cast.items():
+            a.command("UADMIN", f"role add <@{user}> {role}")
+        fake.wait_for(lambda: len(_said(fake, "granted")) == 5)
+        a.command("UMANAGER", "start v1.4.0")
+        fake.wait_for(lambda: _said(fake, "*v1.4.0* is on staging"), timeout=20)
+        b.command("UQA", "regression v1.4.0 pass <https://ci.example.com/r/1>")
+        review = fake.wait_for(
+            lambda: next(
+                (
+                    m
+                    for m in fake.channel_messages(CHANNEL)
+                    if m.text.startswith("Readiness review of v1.4.0")
+                ),
+                None,
+            )
+        )
+        for n, user in enumerate(("UTL", "UQA", "UCS", "USEC")):
+            (a if n % 2 else b).click(
+                user, fake.messages[(review.channel, review.ts)], "review_approve"
+            )
+            fake.wait_for(
+                lambda user=user: any(
+                    "Recorded your approval" in e.text for e in fake.ephemerals_for(user)
+                )
+            )
+        fake.wait_for(lambda: _said(fake, "*v1.4.0* is approved"))
+
+        barrier = threading.Barrier(2)
+
+        def promote(sim: SlackSimulator) -> None:
+            barrier.wait()
+            sim.command("UMANAGER", "promote v1.4.0")
+
+        threads = [threading.Thread(target=promote, args=(s,)) for s in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        refusal = fake.wait_for(
+            lambda: next(
+                (e.text for e in fake.ephemerals_for("UMANAGER") if "cannot be promoted" in e.text),
+                None,
+            ),
+            timeout=20,
+        )
+        assert "another production deploy is in flight (v1.4.0" in refusal or (
+            "not approved: v1.4.0 is `deploying`" in refusal
+        )
+        fake.wait_for(lambda: _said(fake, ":tada: *v1.4.0* is released"), timeout=30)
+        time.sleep(0.5)
+        assert len(_said(fake, ":rocket:")) == 1
+        assert len(_said(fake, ":tada:")) == 1
+        engine = create_engine(postgres_url)
+        with engine.connect() as conn:
+            promotions = conn.execute(
+                text("SELECT COUNT(*) FROM audit_events WHERE action = 'command.promote'")
+            ).scalar_one()
+            holder = conn.execute(text("SELECT holder FROM deploy_locks")).scalar_one()
+        engine.dispose()
+        assert promotions == 1
+        assert holder is None
+        a.close()
+        b.close()
+    finally:
+        logs = [stop(p) for p in processes]
+    assert all("Traceback" not in log for log in logs), logs
+
+
+def test_two_instances_send_a_due_post_exactly_once(
+    tmp_path: Path, fake: FakeSlack, postgres_url: str
+) -> None:
+    brisbane = ZoneInfo("Australia/Brisbane")
+    now = datetime.now(UTC).astimezone(brisbane)
+    opens = (now + timedelta(minutes=60)).replace(second=0, microsecond=0)  # due this minute
+    env = {
+        "DATABASE_URL": postgres_url,
+        "RELEASE_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
+        "RELEASE_WINDOW_START": opens.strftime("%H:%M"),
+        "SCHEDULER_TICK_SECONDS": "1",
+    }
+    ports = [free_port(), free_port()]
+    processes = [launch(tmp_path, fake, PORT=str(port), **env) for port in ports]
+    try:
+        for process, port in zip(processes, ports, strict=True):
+            wait_healthy(process, port)
+        fake.wait_for(lambda: _said(fake, ":alarm_clock: The release window opens"), timeout=20)
+        time.sleep(4)  # both instances keep ticking every second; nothing more may appear
+        posts = _said(fake, ":alarm_clock: The release window opens")
+        assert len(posts) == 1, posts
+        assert f"opens {opens:%a %d %b %Y %H:%M} AEST" in posts[0]
+        engine = create_engine(postgres_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT status, claimed_by FROM scheduled_posts WHERE kind = 'pre_window'")
+            ).all()
+        engine.dispose()
+        assert len(rows) == 1 and rows[0][0] == "sent"
+    finally:
+        logs = [stop(p) for p in processes]
+    assert all("Traceback" not in log for log in logs), logs
