@@ -48,11 +48,19 @@ class SlackConversation:
             channel=self._channel_id, text=text, unfurl_links=False, unfurl_media=False
         )
 
-    def show_review(self, review_id: int) -> None:
-        """Post the review, or update it in place, until what Slack shows is the newest state.
+    def post_review(self, review_id: int) -> None:
+        self._render(review_id, may_post=True)
 
-        Two sign-offs a moment apart render in parallel; if the older render reaches Slack
-        last, the revision check below notices and renders again.
+    def show_review(self, review_id: int) -> None:
+        self._render(review_id, may_post=False)
+
+    def _render(self, review_id: int, *, may_post: bool) -> None:
+        """Render the review until what Slack shows is its newest state.
+
+        Two changes a moment apart render in parallel; if the older render reaches Slack
+        last, the revision check below notices and renders again. Only the poster creates
+        the message: an update that finds it not yet stored leaves the change to the
+        poster's own revision check, so a review never gets two messages.
         """
         for _ in range(_MAX_RENDERS):
             with self._store.transaction() as uow:
@@ -62,6 +70,9 @@ class SlackConversation:
                 return
             text, blocks = review_message(review, release, release.notes or NOTES_PENDING)
             if review.message_ts is None or review.channel_id is None:
+                if not may_post:
+                    return
+                may_post = False
                 posted = self._client.chat_postMessage(
                     channel=self._channel_id, text=text, blocks=blocks
                 )

@@ -26,8 +26,12 @@ class Conversation(Protocol):
         """Tell the release channel."""
         ...
 
+    def post_review(self, review_id: int) -> None:
+        """Post a newly opened review's message (only the command that opened it does)."""
+        ...
+
     def show_review(self, review_id: int) -> None:
-        """Post the review message, or update it in place if it was posted already."""
+        """Update the review message in place to show the review as it now stands."""
         ...
 
 

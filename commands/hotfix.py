@@ -67,5 +67,5 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
         f"{command.reason}\nIt needs a Reliability Partner and a Client Success Lead to approve "
         "it below; it still goes through staging and its regression before production."
     )
-    ctx.conversation.show_review(review.id)
+    ctx.conversation.post_review(review.id)
     stage(ctx, release, base=production.version)

@@ -159,7 +159,7 @@ def regression(ctx: Context, command: Regression) -> None:
         f"(<{command.report_url}|report>, recorded by <@{ctx.actor}>).\n*Release notes*\n{notes}"
     )
     if review is not None:
-        ctx.conversation.show_review(review.id)
+        ctx.conversation.post_review(review.id)
     if approved:
         ctx.conversation.announce(
             f":white_check_mark: Hotfix *{version}* was already approved, so it may be promoted "
@@ -219,7 +219,7 @@ def open_review(ctx: Context, command: OpenReview) -> None:
     for old in superseded:
         ctx.conversation.show_review(old.id)
     ctx.conversation.announce(f"<@{ctx.actor}> opened a fresh readiness review of *{version}*.")
-    ctx.conversation.show_review(review.id)
+    ctx.conversation.post_review(review.id)
 
 
 def cancel(ctx: Context, command: Cancel) -> None:

@@ -171,3 +171,29 @@ def _json(value: object) -> dict[str, str]:
     import json
 
     return value if isinstance(value, dict) else json.loads(str(value))  # type: ignore[return-value]
+
+
+def test_a_review_cancelled_while_it_is_posted_gets_one_message_without_buttons(
+    bot: Harness,
+) -> None:
+    bot.cast()
+    versions = ["v1.4.0", "v1.5.0", "v1.6.0"]
+    for version in versions:
+        bot.run(MANAGER, f"start {version}")
+        bot.wait_said(f"*{version}* is on staging")
+    for version in versions:
+        bot.run(QA, f"regression {version} pass <{REPORT}>")
+        bot.run(MANAGER, f"cancel {version} changed plans")  # no waiting in between
+    for version in versions:
+        bot.wait_said(f"cancelled *{version}*")
+    bot.fake.wait_quiet(quiet=0.5)
+    for version in versions:
+        messages = [
+            m
+            for m in bot.fake.channel_messages("C0PORTALREL")
+            if m.text.startswith(f"Readiness review of {version}")
+        ]
+        # The cancel may also win outright (then the regression is refused and nothing is
+        # posted); what must never happen is a second message, or buttons left to press.
+        assert len(messages) <= 1, [m.text for m in messages]
+        assert all(bot.buttons(m) == [] for m in messages)
