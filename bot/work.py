@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+
+from commands.errors import incident_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -28,11 +29,6 @@ class Worker:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True)
-
-
-def incident_id() -> str:
-    """A short reference a user can quote and an operator can find in the log."""
-    return uuid.uuid4().hex[:8]
 
 
 def guarded(tell: Callable[[str], None], fn: Callable[..., T], *args: Any) -> T | None:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from commands.context import Context, refusal_for_role
+from commands.errors import incident_id
 from commands.parser import Check, Promote, Unlock
 from commands.timefmt import in_zone
 from commands.transitions import advance
@@ -219,8 +220,8 @@ def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment
     version = release.version
     try:
         production = ctx.integrations.deployer.promote(staging)
-    except IntegrationError as error:
-        _fail(ctx, release, Event.DEPLOY_FAILED, f"the production deploy failed: {error}")
+    except Exception as error:
+        _fail(ctx, release, Event.DEPLOY_FAILED, f"the production deploy failed: {_why(error)}")
         return
     with ctx.store.transaction() as uow:
         current = uow.release(version, lock=True)
@@ -234,7 +235,11 @@ def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment
             details={"deployment_id": production.id},
         )
     ctx.conversation.announce(f"*{version}* is live; running the post-deploy smoke tests.")
-    results = ctx.integrations.smoke_tests.run(production)
+    try:
+        results = ctx.integrations.smoke_tests.run(production)
+    except Exception as error:
+        _fail(ctx, release, Event.VERIFY_FAILED, f"the smoke tests could not run: {_why(error)}")
+        return
     with ctx.store.transaction() as uow:
         current = uow.release(version, lock=True)
         assert current is not None
@@ -261,7 +266,12 @@ def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment
     with ctx.store.transaction() as uow:
         current = uow.release(version)
     notes = current.notes if current and current.notes else ""
-    ctx.integrations.source.update_changelog(version, notes)
+    try:
+        ctx.integrations.source.update_changelog(version, notes)
+        changelog = "the change log and support bulletin are updated"
+    except Exception as error:
+        # The release is live and verified; a change-log failure must not undo that.
+        changelog = f"*the change log was not updated* ({_why(error)}): update it by hand"
     with ctx.store.transaction() as uow:
         current = uow.release(version, lock=True)
         assert current is not None
@@ -269,9 +279,17 @@ def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment
         uow.release_deploy_lock(ctx.instance)  # free before anyone reads "released"
     ctx.conversation.announce(
         f":tada: *{version}* is released. Smoke tests passed "
-        f"({', '.join(r.name for r in results)}); the change log and support bulletin are "
-        f"updated.\n*Release notes*\n{notes}"
+        f"({', '.join(r.name for r in results)}); {changelog}.\n*Release notes*\n{notes}"
     )
+
+
+def _why(error: Exception) -> str:
+    """What a user may be told about an integration failure: never a trace or a secret."""
+    if isinstance(error, IntegrationError):
+        return str(error)
+    ref = incident_id()
+    log.error("integration failed (ref %s)", ref, exc_info=error)
+    return f"an unexpected error (ref `{ref}` in the bot's log)"
 
 
 def _fail(ctx: Context, release: ReleaseRecord, event: Event, what: str) -> None:
