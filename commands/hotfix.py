@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from commands.context import Context, refusal_for_role
-from commands.lifecycle import stage
+from commands.lifecycle import refused_as_started, stage
 from commands.parser import Hotfix
 from release.lifecycle import State
 from release.roles import Role
@@ -18,12 +18,7 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
             if Role.RELEASE_MANAGER not in ctx.roles(uow):
                 ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "start a hotfix"))
                 return
-            existing = uow.release(version)
-            if existing is not None:
-                ctx.conversation.reply(
-                    f"{version} was already started (it is `{existing.state}`). "
-                    f"See `/release status {version}`."
-                )
+            if refused_as_started(uow, ctx, version):
                 return
             released = [
                 (v, r)

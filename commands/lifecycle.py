@@ -26,6 +26,17 @@ def _locked_release(uow: UnitOfWork, ctx: Context, version: str) -> ReleaseRecor
     return release
 
 
+def refused_as_started(uow: UnitOfWork, ctx: Context, version: str) -> bool:
+    """Refuse (and say so) when `version` exists already: a version names one release."""
+    existing = uow.release(version)
+    if existing is not None:
+        ctx.conversation.reply(
+            f"{version} was already started (it is `{existing.state}`). "
+            f"See `/release status {version}`."
+        )
+    return existing is not None
+
+
 def start(ctx: Context, command: Start) -> None:
     version = str(command.version)
     try:
@@ -33,12 +44,7 @@ def start(ctx: Context, command: Start) -> None:
             if Role.RELEASE_MANAGER not in ctx.roles(uow):
                 ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "start a release"))
                 return
-            existing = uow.release(version)
-            if existing is not None:
-                ctx.conversation.reply(
-                    f"{version} was already started (it is `{existing.state}`). "
-                    f"See `/release status {version}`."
-                )
+            if refused_as_started(uow, ctx, version):
                 return
             newest = max(
                 (r for r in uow.releases() if r.production_deployment_id),

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 
 
-def test_console_demo_script_releases_v1_4_0(tmp_path: Path) -> None:
-    script = (ROOT / "tests/console_demo.txt").read_text()
-    result = subprocess.run(
+def _console(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """`release-bot console` as a newcomer runs it, fed `script` on standard input."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -27,6 +26,11 @@ def test_console_demo_script_releases_v1_4_0(tmp_path: Path) -> None:
         cwd=tmp_path,
         check=False,
     )
+
+
+def test_console_demo_script_releases_v1_4_0(tmp_path: Path) -> None:
+    script = (ROOT / "tests/console_demo.txt").read_text()
+    result = _console(tmp_path, script)
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in out + result.stderr
@@ -40,19 +44,10 @@ def test_console_demo_script_releases_v1_4_0(tmp_path: Path) -> None:
 
 
 def test_console_keeps_its_data_between_sessions(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path}/console.sqlite3"
     first = "/release role add @alice release_manager\n/release start v2.1.0\nquit\n"
     second = "/release status\nquit\n"
     for script in (first, second):
-        result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "console", "--database-url", db],
-            input=script,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=tmp_path,
-            check=False,
-        )
+        result = _console(tmp_path, script)
         assert result.returncode == 0, result.stderr
     assert "*v2.1.0* `staging`" in result.stdout
 
@@ -73,22 +68,7 @@ def test_console_survives_typos_and_refusals(tmp_path: Path) -> None:
         )
         + "\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "console",
-            "--database-url",
-            f"sqlite:///{tmp_path}/console.sqlite3",
-        ],
-        input=script,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
+    result = _console(tmp_path, script)
     out = result.stdout
     assert result.returncode == 0
     assert "`v1.4` is not a release version" in out
