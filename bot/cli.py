@@ -49,6 +49,12 @@ def serve() -> int:
         return 2
     from bot.scheduler import Ticker
 
+    if runtime.services.integrations.dry_run:
+        log.warning(
+            "integrations are DRY RUN: nothing is branched, deployed or tested for real; "
+            "every deploy announcement says so"
+        )
+
     ticker = Ticker(runtime.services, settings.scheduler_tick_seconds)
     ticker.start()
     try:

@@ -63,11 +63,12 @@ class Ticker:
                 freezes = uow.freezes(
                     ending_after=now - services.policy.schedule.grace - timedelta(days=8)
                 )
+            due = due_posts(services.policy.schedule, freezes, now)
         except Exception:
-            log.exception("could not read the freezes; no scheduled post this tick")
+            log.exception("could not work out the due posts; none this tick")
             return []
         sent = []
-        for post in due_posts(services.policy.schedule, freezes, now):
+        for post in due:
             try:
                 if self._send(post, now):
                     sent.append(post)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from commands.context import Context, refusal_for_role
 from commands.lifecycle import refused_as_started, stage
 from commands.parser import Hotfix
-from release.lifecycle import State
+from commands.production import in_production
 from release.roles import Role
-from release.versions import parse_version
+from release.versions import Version, parse_version
 from storage.unit_of_work import Conflict
 
 
@@ -20,23 +20,18 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
                 return
             if refused_as_started(uow, ctx, version):
                 return
-            released = [
-                (v, r)
-                for r in uow.releases()
-                if r.state is State.RELEASED and (v := parse_version(r.version)) is not None
-            ]
-            if not released:
+            live = in_production(uow)
+            if live is None:
                 ctx.conversation.reply(
                     "Nothing has been released to production yet, so there is nothing to "
                     "hotfix. Start a regular release with `/release start`."
                 )
                 return
-            in_production, production = max(released, key=lambda pair: pair[0])
-            if not command.version.is_patch_bump_of(in_production):
-                expected = f"v{in_production.major}.{in_production.minor}.{in_production.patch + 1}"
+            expected = _next_patch(live, {r.version for r in uow.releases()})
+            if command.version != expected:
                 ctx.conversation.reply(
-                    f"A hotfix must be a patch bump of {production.version}, which is in "
-                    f"production: use `/release hotfix {expected} <reason>`."
+                    f"A hotfix must be the next patch of {live}, which is in production: use "
+                    f"`/release hotfix {expected} <reason>`."
                 )
                 return
             release = uow.add_release(
@@ -52,15 +47,25 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
                 "command.hotfix",
                 release.id,
                 reason=command.reason,
-                base=production.version,
+                base=live,
             )
     except Conflict:
         ctx.conversation.reply(f"{version} was started by someone else a moment ago.")
         return
     ctx.conversation.announce(
-        f":ambulance: <@{ctx.actor}> started hotfix *{version}* on top of {production.version}: "
+        f":ambulance: <@{ctx.actor}> started hotfix *{version}* on top of {live}: "
         f"{command.reason}\nIt needs a Reliability Partner and a Client Success Lead to approve "
         "it below; it still goes through staging and its regression before production."
     )
     ctx.conversation.post_review(review.id)
-    stage(ctx, release, base=production.version)
+    stage(ctx, release, base=live)
+
+
+def _next_patch(live: str, taken: set[str]) -> Version:
+    """The first patch above `live` that no release (even a cancelled one) has used."""
+    current = parse_version(live)
+    assert current is not None
+    candidate = Version(current.major, current.minor, current.patch + 1)
+    while str(candidate) in taken:
+        candidate = Version(candidate.major, candidate.minor, candidate.patch + 1)
+    return candidate

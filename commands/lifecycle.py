@@ -104,7 +104,8 @@ def stage(ctx: Context, release: ReleaseRecord, base: str = "main") -> None:
     if isinstance(moved, IllegalTransition):
         return  # cancelled while deploying: the staging deploy is recorded, nothing moves
     ctx.conversation.announce(
-        f"*{release.version}* is on staging ({staging.url}). QA: run the full regression "
+        f"*{release.version}* is on staging ({staging.url}).{ctx.integrations.note} QA: run "
+        "the full regression "
         "suite (E2E, accessibility, performance smoke) and record it with "
         f"`/release regression {release.version} pass|fail <report-url>`."
     )
@@ -117,10 +118,31 @@ def regression(ctx: Context, command: Regression) -> None:
         if Role.QA not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.QA, "record regression results"))
             return
+        known = _locked_release(uow, ctx, version)
+    if known is None:
+        return
+    # Promotion is linear: the result belongs to the build on staging now, and that exact
+    # deployment is what a later promotion ships.
+    try:
+        tested = ctx.integrations.deployer.current_staging(known.branch)
+    except IntegrationError as error:
+        ctx.conversation.reply(
+            f"Could not find the staging deployment of `{known.branch}`: {error}. "
+            "Nothing was recorded; try again."
+        )
+        return
+    with ctx.store.transaction() as uow:
         release = _locked_release(uow, ctx, version)
         if release is None:
             return
-        moved = advance(uow, release, event, ctx.actor, regression_passed=command.passed)
+        moved = advance(
+            uow,
+            release,
+            event,
+            ctx.actor,
+            regression_passed=command.passed,
+            staging_deployment_id=tested.id,
+        )
         if isinstance(moved, IllegalTransition):
             ctx.conversation.reply(moved.explain(version, "record a regression result"))
             return
@@ -130,7 +152,7 @@ def regression(ctx: Context, command: Regression) -> None:
             by=ctx.actor,
             outcome="pass" if command.passed else "fail",
             url=command.report_url,
-            details={"staging_deployment_id": release.staging_deployment_id},
+            details={"staging_deployment_id": tested.id, "staging_url": tested.url},
         )
         uow.audit(
             ctx.actor,
@@ -218,9 +240,14 @@ def open_review(ctx: Context, command: OpenReview) -> None:
             ctx.conversation.reply(moved.explain(version, "open a fresh review"))
             return
         superseded = uow.reviews_of(release.id, status="open")
-        review = uow.open_review(
-            release.id, opened_by=ctx.actor, compliance_items=_compliance(ctx, command.version)
-        )
+        if release.kind == "hotfix":
+            # A hotfix is reviewed by its own two roles, never the readiness four: their
+            # approval is what allows it to skip a window or a freeze.
+            review = uow.open_review(release.id, opened_by=ctx.actor, kind="hotfix")
+        else:
+            review = uow.open_review(
+                release.id, opened_by=ctx.actor, compliance_items=_compliance(ctx, command.version)
+            )
         uow.audit(ctx.actor, "command.review", release.id, review_id=review.id)
     for old in superseded:
         ctx.conversation.show_review(old.id)

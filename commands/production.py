@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from commands.context import Context, refusal_for_role
-from commands.errors import incident_id
+from commands.deploy import run_deploy
 from commands.parser import Check, Promote, Unlock
 from commands.timefmt import in_zone
 from commands.transitions import advance
-from integrations.ports import Deployment, IntegrationError
+from integrations.ports import Deployment
 from release.freezes import freeze_at
 from release.gates import Gate, PromotionFacts, bypassed, failing, promotion_gates
 from release.lifecycle import Event, IllegalTransition, State
 from release.records import DeployLockRecord, ReleaseRecord
 from release.roles import Role
+from release.versions import parse_version
 from release.windows import next_window, window_at
 from storage.unit_of_work import UnitOfWork
 
@@ -39,7 +37,18 @@ def _facts(uow: UnitOfWork, ctx: Context, release: ReleaseRecord, *, lock: bool)
         next_window=next_window(windows, now),
         freeze=freeze_at(uow.freezes(ending_after=now), now),
         deploy_in_flight=in_flight,
+        in_production=in_production(uow),
     )
+
+
+def in_production(uow: UnitOfWork) -> str | None:
+    """The newest version released to production, if any."""
+    released = [
+        (version, r.version)
+        for r in uow.releases()
+        if r.state is State.RELEASED and (version := parse_version(r.version)) is not None
+    ]
+    return max(released)[1] if released else None
 
 
 def _describe_lock(ctx: Context, held: DeployLockRecord) -> str:
@@ -131,11 +140,14 @@ def promote(ctx: Context, command: Promote) -> None:
         if Role.RELEASE_MANAGER not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "promote a release"))
             return
+        reaped = reap_expired_lock(uow, ctx)
+    if reaped is not None:  # told whatever happens to this promotion
+        announce_reaped(ctx, reaped)
+    with ctx.store.transaction() as uow:
         release = uow.release(version, lock=True)
         if release is None:
             ctx.conversation.reply(f"There is no release {version}.")
             return
-        reaped = reap_expired_lock(uow, ctx)
         gates = promotion_gates(_facts(uow, ctx, release, lock=True), ctx.when)
         blocked = failing(gates)
         if blocked:
@@ -162,8 +174,6 @@ def promote(ctx: Context, command: Promote) -> None:
                 bypassed=[g.detail for g in skipped],
                 approved_by=approvers,
             )
-    if reaped is not None:
-        announce_reaped(ctx, reaped)
     if skipped:
         ctx.conversation.announce(
             f":ambulance: *Bypass*: hotfix *{version}* is promoted by <@{ctx.actor}> "
@@ -175,13 +185,7 @@ def promote(ctx: Context, command: Promote) -> None:
         f":rocket: <@{ctx.actor}> is promoting *{version}* to production: the staging "
         f"deployment `{staging.id}` that passed regression."
     )
-    try:
-        with _lease_kept(ctx):
-            _deploy_and_verify(ctx, moved, staging)
-    finally:
-        # Normally already released with the final transition; this covers a crash in between.
-        with ctx.store.transaction() as uow:
-            uow.release_deploy_lock(ctx.instance)
+    run_deploy(ctx, moved, staging)
 
 
 def _hotfix_approvers(uow: UnitOfWork, release: ReleaseRecord) -> str:
@@ -189,118 +193,6 @@ def _hotfix_approvers(uow: UnitOfWork, release: ReleaseRecord) -> str:
     if not approved:
         return "nobody on record"
     return " and ".join(f"<@{s.user_id}> ({s.role.label})" for s in approved[-1].sign_offs)
-
-
-@contextmanager
-def _lease_kept(ctx: Context) -> Iterator[None]:
-    """Renew the deploy lock's lease while this instance is still deploying."""
-    lease = ctx.policy.deploy_lock_lease
-    stop = threading.Event()
-
-    def renew() -> None:
-        while not stop.wait(lease.total_seconds() / 3):
-            try:
-                with ctx.store.transaction() as uow:
-                    if not uow.renew_deploy_lock(ctx.instance, lease):
-                        log.warning("lost the deploy lock while deploying")
-                        return
-            except Exception:
-                log.exception("could not renew the deploy lock")
-
-    renewer = threading.Thread(target=renew, name="deploy-lock-lease", daemon=True)
-    renewer.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        renewer.join()
-
-
-def _deploy_and_verify(ctx: Context, release: ReleaseRecord, staging: Deployment) -> None:
-    version = release.version
-    try:
-        production = ctx.integrations.deployer.promote(staging)
-    except Exception as error:
-        _fail(ctx, release, Event.DEPLOY_FAILED, f"the production deploy failed: {_why(error)}")
-        return
-    with ctx.store.transaction() as uow:
-        current = uow.release(version, lock=True)
-        assert current is not None
-        advance(uow, current, Event.DEPLOYED, "release-bot", production_deployment_id=production.id)
-        uow.record_artefact(
-            current.id,
-            "production_deploy",
-            by=ctx.actor,
-            url=production.url,
-            details={"deployment_id": production.id},
-        )
-    ctx.conversation.announce(f"*{version}* is live; running the post-deploy smoke tests.")
-    try:
-        results = ctx.integrations.smoke_tests.run(production)
-    except Exception as error:
-        _fail(ctx, release, Event.VERIFY_FAILED, f"the smoke tests could not run: {_why(error)}")
-        return
-    with ctx.store.transaction() as uow:
-        current = uow.release(version, lock=True)
-        assert current is not None
-        uow.record_artefact(
-            current.id,
-            "smoke_tests",
-            by="release-bot",
-            outcome="pass" if all(r.passed for r in results) else "fail",
-            details={
-                "checks": [
-                    {"name": r.name, "passed": r.passed, "detail": r.detail} for r in results
-                ]
-            },
-        )
-    failed = [r for r in results if not r.passed]
-    if failed:
-        _fail(
-            ctx,
-            release,
-            Event.VERIFY_FAILED,
-            "smoke tests failed: " + ", ".join(f"{r.name} ({r.detail})" for r in failed),
-        )
-        return
-    with ctx.store.transaction() as uow:
-        current = uow.release(version)
-    notes = current.notes if current and current.notes else ""
-    try:
-        ctx.integrations.source.update_changelog(version, notes)
-        changelog = "the change log and support bulletin are updated"
-    except Exception as error:
-        # The release is live and verified; a change-log failure must not undo that.
-        changelog = f"*the change log was not updated* ({_why(error)}): update it by hand"
-    with ctx.store.transaction() as uow:
-        current = uow.release(version, lock=True)
-        assert current is not None
-        advance(uow, current, Event.VERIFIED, "release-bot")
-        uow.release_deploy_lock(ctx.instance)  # free before anyone reads "released"
-    ctx.conversation.announce(
-        f":tada: *{version}* is released. Smoke tests passed "
-        f"({', '.join(r.name for r in results)}); {changelog}.\n*Release notes*\n{notes}"
-    )
-
-
-def _why(error: Exception) -> str:
-    """What a user may be told about an integration failure: never a trace or a secret."""
-    if isinstance(error, IntegrationError):
-        return str(error)
-    ref = incident_id()
-    log.error("integration failed (ref %s)", ref, exc_info=error)
-    return f"an unexpected error (ref `{ref}` in the bot's log)"
-
-
-def _fail(ctx: Context, release: ReleaseRecord, event: Event, what: str) -> None:
-    with ctx.store.transaction() as uow:
-        current = uow.release(release.version, lock=True)
-        assert current is not None
-        advance(uow, current, event, "release-bot")
-        uow.audit("release-bot", "release.failed", current.id, detail=what)
-        uow.release_deploy_lock(ctx.instance)
-    log.warning("release %s failed: %s", release.version, what)
-    ctx.conversation.announce(f":rotating_light: *{release.version}* failed: {what}.")
 
 
 def unlock(ctx: Context, command: Unlock) -> None:

@@ -35,7 +35,7 @@ def remove(ctx: Context, command: RoleRemove) -> None:
         if (
             command.role is Role.ADMIN
             and not ctx.policy.config_admins
-            and uow.count_holders(Role.ADMIN) <= 1
+            and uow.count_holders(Role.ADMIN, lock=True) <= 1
             and Role.ADMIN in uow.roles_of(command.user_id)
         ):
             ctx.conversation.reply(

@@ -12,6 +12,12 @@ class Integrations:
     source: SourceControl
     deployer: Deployer
     smoke_tests: SmokeTests
+    dry_run: bool = False  # nothing outside the process is touched
+
+    @property
+    def note(self) -> str:
+        """Said after every announcement of a deploy, so nobody mistakes a rehearsal."""
+        return " _(dry run: nothing was deployed)_" if self.dry_run else ""
 
 
 def dry_run(smoke_checks: tuple[str, ...], *, deploy_seconds: float = 0.0) -> Integrations:
@@ -22,6 +28,11 @@ def dry_run(smoke_checks: tuple[str, ...], *, deploy_seconds: float = 0.0) -> In
         from integrations.slow import SlowDeployer
 
         return Integrations(
-            DryRunSourceControl(), SlowDeployer(deploy_seconds), DryRunSmokeTests(smoke_checks)
+            DryRunSourceControl(),
+            SlowDeployer(deploy_seconds),
+            DryRunSmokeTests(smoke_checks),
+            dry_run=True,
         )
-    return Integrations(DryRunSourceControl(), DryRunDeployer(), DryRunSmokeTests(smoke_checks))
+    return Integrations(
+        DryRunSourceControl(), DryRunDeployer(), DryRunSmokeTests(smoke_checks), dry_run=True
+    )

@@ -41,6 +41,10 @@ class DryRunDeployer:
         log.info("dry-run Vercel: would deploy %s to staging as %s", branch, deployment_id)
         return Deployment(deployment_id, f"https://staging.example.invalid/{deployment_id}")
 
+    def current_staging(self, branch: str) -> Deployment:
+        deployment_id = "dpl_" + _fake_id("staging", branch)
+        return Deployment(deployment_id, f"https://staging.example.invalid/{deployment_id}")
+
     def promote(self, staging: Deployment) -> Deployment:
         log.info("dry-run Vercel: would promote %s to production", staging.id)
         return Deployment(staging.id, "https://portal.example.invalid")

@@ -42,6 +42,10 @@ class SourceControl(Protocol):
 class Deployer(Protocol):
     def deploy_staging(self, branch: str) -> Deployment: ...
 
+    def current_staging(self, branch: str) -> Deployment:
+        """The staging deployment of `branch` now: the build a regression run just tested."""
+        ...
+
     def promote(self, staging: Deployment) -> Deployment:
         """Promote exactly this staging deployment to production."""
         ...

@@ -24,5 +24,5 @@ class SlowDeployer(DryRunDeployer):
 
 def slow(seconds: float, smoke_checks: tuple[str, ...] = ("asset upload",)) -> Integrations:
     return Integrations(
-        DryRunSourceControl(), SlowDeployer(seconds), DryRunSmokeTests(smoke_checks)
+        DryRunSourceControl(), SlowDeployer(seconds), DryRunSmokeTests(smoke_checks), dry_run=True
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from release.freezes import Freeze
 from release.lifecycle import State
+from release.versions import parse_version
 from release.windows import ReleaseWindow
 
 
@@ -29,6 +30,7 @@ class PromotionFacts:
     next_window: ReleaseWindow | None = None
     freeze: Freeze | None = None  # the freeze covering now, if any
     deploy_in_flight: str | None = None  # who holds the production deploy lock, if anyone
+    in_production: str | None = None  # the newest version released to production
 
 
 def promotion_gates(facts: PromotionFacts, when: Callable[[datetime], str]) -> list[Gate]:
@@ -39,6 +41,7 @@ def promotion_gates(facts: PromotionFacts, when: Callable[[datetime], str]) -> l
     return [
         _approved(facts),
         _regression(facts),
+        _newer_than_production(facts),
         _window(facts, when),
         _freeze(facts, when),
         _one_deploy_at_a_time(facts),
@@ -69,6 +72,19 @@ def _regression(facts: PromotionFacts) -> Gate:
         False,
         f"regression not passed on staging: QA records it with "
         f"`/release regression {facts.version} pass <report-url>`",
+    )
+
+
+def _newer_than_production(facts: PromotionFacts) -> Gate:
+    mine, live = parse_version(facts.version), parse_version(facts.in_production or "")
+    if live is None or (mine is not None and mine > live):
+        return Gate("newer", True, "newer than what is in production")
+    return Gate(
+        "newer",
+        False,
+        f"{facts.in_production} is in production, and {facts.version} is not newer: promoting "
+        f"it would take production backwards; cancel it (`/release cancel {facts.version} "
+        "<reason>`) and start a newer version",
     )
 
 

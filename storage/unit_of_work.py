@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -294,15 +294,10 @@ class UnitOfWork(CadenceRepository):
         self._session.flush()
         return True
 
-    def count_holders(self, role: Role) -> int:
-        return (
-            self._session.scalar(
-                select(func.count())
-                .select_from(models.RoleGrant)
-                .where(models.RoleGrant.role == role.value)
-            )
-            or 0
-        )
+    def count_holders(self, role: Role, *, lock: bool = False) -> int:
+        """How many hold `role`; with `lock`, their grants stay locked until commit."""
+        query = select(models.RoleGrant.id).where(models.RoleGrant.role == role.value)
+        return len(self._session.scalars(query.with_for_update() if lock else query).all())
 
     # -- audit ------------------------------------------------------------------
 

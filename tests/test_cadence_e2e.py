@@ -113,7 +113,7 @@ def test_check_reports_every_gate_and_changes_nothing(bot: Harness) -> None:
     before = bot.snapshot()
     bot.run(QA, "check v1.4.0")  # anyone may read the gates
     report = bot.wait_told(QA, "*Promotion gates for v1.4.0*").text
-    assert report.count(":white_check_mark:") == 5
+    assert report.count(":white_check_mark:") == 6
     assert "*v1.4.0 may be promoted now* with `/release promote v1.4.0`" in report
     bot.clock.set(aest("2026-11-24 12:30"))
     bot.run(QA, "check v1.4.0")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
 from integrations.ports import CheckResult, Deployment, IntegrationError
-from tests.harness import MANAGER, Harness
+from tests.harness import MANAGER, QA, REPORT, REVIEWERS, Harness
 
 
 class VercelDown(DryRunDeployer):
@@ -89,3 +91,89 @@ def test_a_change_log_failure_does_not_undo_a_verified_release(database_url: str
         assert bot.state("v1.4.0") == "released"
     finally:
         bot.stop()
+
+
+class RedeployedAfterAFix(DryRunDeployer):
+    """Staging gets a new build after every regression run (a fix pushed to the branch)."""
+
+    def __init__(self) -> None:
+        self.builds = 0
+        self.promoted: list[str] = []
+
+    def current_staging(self, branch: str) -> Deployment:
+        self.builds += 1
+        return Deployment(
+            f"dpl_build{self.builds}", f"https://staging.example.invalid/{self.builds}"
+        )
+
+    def promote(self, staging: Deployment) -> Deployment:
+        self.promoted.append(staging.id)
+        return super().promote(staging)
+
+
+def test_promotion_ships_the_build_whose_regression_passed(database_url: str) -> None:
+    deployer = RedeployedAfterAFix()
+    bot = _start(database_url, deployer=deployer)
+    try:
+        bot.cast()
+        bot.run(MANAGER, "start v1.4.0")
+        bot.wait_said("*v1.4.0* is on staging")
+        bot.run(QA, f"regression v1.4.0 fail <{REPORT}>")  # tested build 1
+        bot.wait_said("Regression *failed*")
+        bot.run(QA, f"regression v1.4.0 pass <{REPORT}>")  # tested build 2, after the fix
+        review = bot.wait_review("v1.4.0")
+        for reviewer in REVIEWERS:
+            bot.approve(reviewer, review)
+            bot.wait_told(reviewer, "Recorded your approval")
+        bot.run(MANAGER, "promote v1.4.0")
+        rocket = bot.wait_said(":rocket:").text
+        assert "the staging deployment `dpl_build2` that passed regression" in rocket
+        bot.wait_said(":tada: *v1.4.0* is released")
+        assert deployer.promoted == ["dpl_build2"]
+        outcomes = bot.rows(
+            "SELECT outcome, details FROM artefacts WHERE kind = 'regression_report' ORDER BY id"
+        )
+        assert [o for o, _ in outcomes] == ["fail", "pass"]
+        assert "dpl_build1" in str(outcomes[0][1]) and "dpl_build2" in str(outcomes[1][1])
+    finally:
+        bot.stop()
+
+
+class LockReclaimedMidDeploy(DryRunDeployer):
+    """While this deploy runs, another instance reclaims the lock (this one looked dead)."""
+
+    def __init__(self) -> None:
+        self.store: object = None
+
+    def promote(self, staging: Deployment) -> Deployment:
+        from storage.unit_of_work import Store
+
+        assert isinstance(self.store, Store)
+        with self.store.transaction() as uow:
+            uow.release_deploy_lock()
+            uow.acquire_deploy_lock("other-instance", "v1.4.0", "UOTHER", timedelta(minutes=5))
+        return super().promote(staging)
+
+
+def test_an_instance_that_lost_the_lock_stops_instead_of_claiming_success(
+    database_url: str,
+) -> None:
+    deployer = LockReclaimedMidDeploy()
+    bot = _start(database_url, deployer=deployer)
+    deployer.store = bot.local.runtime.services.store
+    try:
+        bot.approved()
+        bot.run(MANAGER, "promote v1.4.0")
+        said = bot.wait_said("lost the production deploy lock while promoting *v1.4.0*").text
+        assert "stopped before marking it `deployed`" in said
+        bot.fake.wait_quiet(quiet=0.3)
+        assert not [t for t in bot.said() if ":tada:" in t or "is live" in t]
+        assert bot.rows("SELECT holder FROM deploy_locks")[0][0] == "other-instance"
+    finally:
+        bot.stop()
+
+
+def test_dry_run_announcements_say_nothing_was_deployed(bot: Harness) -> None:
+    bot.released("v1.4.0")
+    for fragment in ("is on staging", "is live", "is released"):
+        assert "_(dry run: nothing was deployed)_" in bot.wait_said(fragment).text

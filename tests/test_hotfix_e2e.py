@@ -91,11 +91,68 @@ def test_a_hotfix_must_be_a_patch_bump_of_what_is_in_production(bot: Harness) ->
     for wrong in ("v1.4.2", "v1.5.0", "v1.4.0"):
         bot.run(MANAGER, f"hotfix {wrong} urgent")
     bot.fake.wait_for(
-        lambda: len([t for t in bot.told(MANAGER) if "patch bump" in t or "already" in t]) == 3
+        lambda: len([t for t in bot.told(MANAGER) if "next patch" in t or "already" in t]) == 3
     )
-    refusals = [t for t in bot.told(MANAGER) if "patch bump" in t or "already" in t]
+    refusals = [t for t in bot.told(MANAGER) if "next patch" in t or "already" in t]
     assert sum("use `/release hotfix v1.4.1 <reason>`" in t for t in refusals) == 2
     assert bot.snapshot() == before
+
+
+def test_a_cancelled_hotfix_does_not_block_the_next_one(bot: Harness) -> None:
+    bot.released("v1.4.0")
+    bot.run(MANAGER, "hotfix v1.4.1 first attempt")
+    bot.wait_said("*v1.4.1* is on staging")
+    bot.run(MANAGER, "cancel v1.4.1 wrong base commit")
+    bot.wait_said("cancelled *v1.4.1*")
+    bot.run(MANAGER, "hotfix v1.4.3 skipping ahead")
+    assert "use `/release hotfix v1.4.2 <reason>`" in bot.wait_told(MANAGER, "next patch").text
+    bot.run(MANAGER, "hotfix v1.4.2 second attempt")
+    bot.wait_said("started hotfix *v1.4.2* on top of v1.4.0")
+
+
+def test_a_hotfix_is_never_promoted_over_a_newer_release(bot: Harness) -> None:
+    bot.released("v1.4.0")
+    bot.run(MANAGER, "hotfix v1.4.1 slow fix")
+    review = _hotfix_review(bot)
+    bot.wait_said("*v1.4.1* is on staging")
+    bot.released("v1.5.0")
+    bot.approve(RELIABILITY, review)
+    bot.approve(CLIENT_SUCCESS, review)
+    bot.wait_said("Hotfix *v1.4.1* is approved")
+    bot.run(QA, f"regression v1.4.1 pass <{REPORT}>")
+    bot.wait_said("Hotfix *v1.4.1* was already approved")
+    bot.run(MANAGER, "promote v1.4.1")
+    refusal = bot.wait_told(MANAGER, "cannot be promoted now").text
+    assert "v1.5.0 is in production, and v1.4.1 is not newer" in refusal
+    assert bot.state("v1.4.1") == "approved"
+
+
+def test_a_hotfix_review_reopened_by_command_still_needs_the_hotfix_roles(bot: Harness) -> None:
+    bot.released("v1.4.0")
+    bot.run(MANAGER, "hotfix v1.4.1 broken uploads")
+    first = _hotfix_review(bot)
+    bot.wait_said("*v1.4.1* is on staging")
+    bot.run(QA, f"regression v1.4.1 pass <{REPORT}>")
+    bot.wait_said("Regression *passed* on staging for *v1.4.1*")
+    bot.run(MANAGER, "review v1.4.1")
+    bot.wait_said("opened a fresh readiness review of *v1.4.1*")
+    fresh = bot.fake.wait_for(
+        lambda: (
+            [
+                m
+                for m in bot.fake.channel_messages("C0PORTALREL")
+                if m.text.startswith("Hotfix approval of v1.4.1")
+            ][1:]
+            or None
+        )
+    )[0]
+    assert fresh.ts != first.ts
+    assert [f.split("\n")[0] for f in bot.review_fields(fresh)] == [
+        "*Reliability Partner*",
+        "*Client Success Lead*",
+    ]
+    bot.approve(TECH_LEAD, fresh)
+    bot.wait_told(TECH_LEAD, "You hold none of the roles this review needs")
 
 
 def test_one_person_cannot_give_both_hotfix_approvals(bot: Harness) -> None:

@@ -152,6 +152,9 @@ class Console:
             except ValueError:
                 self.say("(console) usage: time [window|YYYY-MM-DD HH:MM]")
                 return
+            if not 2000 <= local.year <= 2100:
+                self.say("(console) pick a time between the years 2000 and 2100")
+                return
             self.clock.set(local)
         self.say(f"(console) the bot's clock reads {in_zone(self.clock.now(), zone)}")
         if arg and self.bot.ticker is not None:

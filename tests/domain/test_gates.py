@@ -41,7 +41,14 @@ def facts(**changes: object) -> PromotionFacts:
 
 def test_an_approved_release_in_a_window_passes_every_gate() -> None:
     gates = promotion_gates(facts(), when)
-    assert [g.name for g in gates] == ["approved", "regression", "window", "freeze", "deploy_lock"]
+    assert [g.name for g in gates] == [
+        "approved",
+        "regression",
+        "newer",
+        "window",
+        "freeze",
+        "deploy_lock",
+    ]
     assert failing(gates) == []
     assert bypassed(gates) == []
 
@@ -88,3 +95,11 @@ def test_a_hotfix_still_needs_its_approvals_its_regression_and_the_lock() -> Non
     )
     assert [g.name for g in failing(gates)] == ["approved", "regression", "deploy_lock"]
     assert "needs both hotfix approvals" in failing(gates)[0].detail
+
+
+def test_nothing_older_than_production_is_promoted() -> None:
+    for live in ("v1.5.0", "v1.4.0"):
+        refused = failing(promotion_gates(facts(version="v1.4.0", in_production=live), when))
+        assert [g.name for g in refused] == ["newer"]
+        assert f"{live} is in production, and v1.4.0 is not newer" in refused[0].detail
+    assert failing(promotion_gates(facts(version="v1.4.1", in_production="v1.4.0"), when)) == []
