@@ -177,3 +177,13 @@ def test_dry_run_announcements_say_nothing_was_deployed(bot: Harness) -> None:
     bot.released("v1.4.0")
     for fragment in ("is on staging", "is live", "is released"):
         assert "_(dry run: nothing was deployed)_" in bot.wait_said(fragment).text
+
+
+def test_slack_rate_limiting_is_retried_and_nothing_is_lost(bot: Harness) -> None:
+    bot.fake.fail_next("chat.postMessage")  # 429 with Retry-After: 1, as Slack does
+    bot.run("UADMIN", "role add <@UBOB> qa")
+    said = bot.wait_said("granted <@UBOB> the QA role", timeout=15)
+    assert said.text.count("granted") == 1
+    assert sum("granted <@UBOB>" in t for t in bot.said()) == 1
+    attempts = [m for m, _ in bot.fake.calls if m == "chat.postMessage"]
+    assert len(attempts) == 2  # the refused call and its retry
