@@ -146,12 +146,16 @@ class Harness:
     def told(self, user: str) -> list[str]:
         return [e.text for e in self.fake.ephemerals_for(user)]
 
-    def wait_review(self, version: str, *, nth: int = 1) -> Message:
+    def wait_review(
+        self, version: str, *, nth: int = 1, title: str = "Readiness review"
+    ) -> Message:
+        """The `nth` review message of `version` (a hotfix's title is "Hotfix approval")."""
+
         def find() -> Message | None:
             reviews = [
                 m
                 for m in self.fake.channel_messages(CHANNEL_ID)
-                if m.text.startswith(f"Readiness review of {version}")
+                if m.text.startswith(f"{title} of {version}")
             ]
             return reviews[nth - 1] if len(reviews) >= nth else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.console.fake_slack import Message
 from tests.harness import (
     ADMIN,
     CLIENT_SUCCESS,
@@ -15,17 +16,8 @@ from tests.harness import (
 )
 
 
-def _hotfix_review(bot: Harness, version: str = "v1.4.1"):  # type: ignore[no-untyped-def]
-    return bot.fake.wait_for(
-        lambda: next(
-            (
-                m
-                for m in bot.fake.channel_messages("C0PORTALREL")
-                if m.text.startswith(f"Hotfix approval of {version}")
-            ),
-            None,
-        )
-    )
+def _hotfix_review(bot: Harness, version: str = "v1.4.1", nth: int = 1) -> Message:
+    return bot.wait_review(version, nth=nth, title="Hotfix approval")
 
 
 def test_a_hotfix_at_3am_on_a_sunday_in_a_freeze_goes_out_and_is_announced(
@@ -136,16 +128,7 @@ def test_a_hotfix_review_reopened_by_command_still_needs_the_hotfix_roles(bot: H
     bot.wait_said("Regression *passed* on staging for *v1.4.1*")
     bot.run(MANAGER, "review v1.4.1")
     bot.wait_said("opened a fresh readiness review of *v1.4.1*")
-    fresh = bot.fake.wait_for(
-        lambda: (
-            [
-                m
-                for m in bot.fake.channel_messages("C0PORTALREL")
-                if m.text.startswith("Hotfix approval of v1.4.1")
-            ][1:]
-            or None
-        )
-    )[0]
+    fresh = _hotfix_review(bot, nth=2)
     assert fresh.ts != first.ts
     assert [f.split("\n")[0] for f in bot.review_fields(fresh)] == [
         "*Reliability Partner*",
@@ -186,14 +169,5 @@ def test_a_rejected_hotfix_stops_until_a_fixed_build_passes_again(bot: Harness) 
     bot.wait_said("rejected *v1.4.1* as Client Success Lead")
     assert bot.state("v1.4.1") == "rejected"
     bot.run(QA, f"regression v1.4.1 pass <{REPORT}>")
-    second = bot.fake.wait_for(
-        lambda: (
-            [
-                m
-                for m in bot.fake.channel_messages("C0PORTALREL")
-                if m.text.startswith("Hotfix approval of v1.4.1")
-            ][1:]
-            or None
-        )
-    )[0]
+    second = _hotfix_review(bot, nth=2)
     assert bot.buttons(second) == ["Approve", "Reject"]
