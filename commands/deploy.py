@@ -15,9 +15,10 @@ from typing import Any
 
 from commands.context import Context
 from commands.errors import incident_id
+from commands.live import fail_in_flight
 from commands.transitions import advance
 from integrations.ports import CheckResult, Deployment, IntegrationError
-from release.lifecycle import Event, IllegalTransition, State
+from release.lifecycle import Event, IllegalTransition
 from release.records import ReleaseRecord
 
 log = logging.getLogger(__name__)
@@ -28,23 +29,28 @@ class _Stopped(Exception):
     """This instance no longer owns the deploy (the lock was reclaimed); already announced."""
 
 
-def run_deploy(ctx: Context, release: ReleaseRecord, staging: Deployment) -> None:
+def run_deploy(
+    ctx: Context, release: ReleaseRecord, staging: Deployment, token: str, preamble: list[str]
+) -> None:
+    """Deploy `release`, whose lock is held under `token` (one token per deploy)."""
     lost = threading.Event()
     try:
-        with _lease_kept(ctx, lost):
-            _deploy_and_verify(ctx, release.version, staging, lost)
+        with _lease_kept(ctx, token, lost):
+            for text in preamble:
+                ctx.conversation.announce(text)
+            _deploy_and_verify(ctx, release.version, staging, token, lost)
     except _Stopped:
         pass
     except Exception as error:
-        fail(ctx, release.version, f"the promotion stopped: {why(error)}")
+        fail(ctx, release.version, token, f"the promotion stopped: {why(error)}")
     finally:
         # Normally released with the final transition already; this covers every other exit.
         with ctx.store.transaction() as uow:
-            uow.release_deploy_lock(ctx.instance)
+            uow.release_deploy_lock(token)
 
 
 @contextmanager
-def _lease_kept(ctx: Context, lost: threading.Event) -> Iterator[None]:
+def _lease_kept(ctx: Context, token: str, lost: threading.Event) -> Iterator[None]:
     """Renew the deploy lock's lease while this instance is still deploying."""
     lease = ctx.policy.deploy_lock_lease
     stop = threading.Event()
@@ -53,7 +59,7 @@ def _lease_kept(ctx: Context, lost: threading.Event) -> Iterator[None]:
         while not stop.wait(lease.total_seconds() / 3):
             try:
                 with ctx.store.transaction() as uow:
-                    if not uow.renew_deploy_lock(ctx.instance, lease):
+                    if not uow.renew_deploy_lock(token, lease):
                         lost.set()
                         return
             except Exception:
@@ -72,6 +78,7 @@ def _step(
     ctx: Context,
     version: str,
     event: Event,
+    token: str,
     lost: threading.Event,
     *,
     artefact: dict[str, Any] | None = None,
@@ -82,14 +89,18 @@ def _step(
         held = uow.deploy_lock(lock=True)
         current = uow.release(version, lock=True)
         assert current is not None
-        owned = not lost.is_set() and held is not None and held.holder == ctx.instance
+        owned = not lost.is_set() and held is not None and held.holder == token
         moved = advance(uow, current, event, BOT, **changes) if owned else None
         if owned and not isinstance(moved, IllegalTransition):
             if artefact is not None:
                 uow.record_artefact(current.id, by=BOT, **artefact)
             if event is Event.VERIFIED:
-                uow.release_deploy_lock(ctx.instance)  # free before anyone reads "released"
+                uow.release_deploy_lock(token)  # free before anyone reads "released"
             return
+        # Whoever took the lock away (a reaper, an unlock) normally failed the release
+        # already; make sure it is not left in flight either way.
+        fail_in_flight(uow, version, BOT)
+        current = uow.release(version) or current
     ctx.conversation.announce(
         f":warning: This instance lost the production deploy lock while promoting *{version}* "
         f"(it is now `{current.state}`), so it stopped before marking it `{event.value}`. "
@@ -99,17 +110,18 @@ def _step(
 
 
 def _deploy_and_verify(
-    ctx: Context, version: str, staging: Deployment, lost: threading.Event
+    ctx: Context, version: str, staging: Deployment, token: str, lost: threading.Event
 ) -> None:
     try:
         production = ctx.integrations.deployer.promote(staging)
     except Exception as error:
-        fail(ctx, version, f"the production deploy failed: {why(error)}")
+        fail(ctx, version, token, f"the production deploy failed: {why(error)}")
         return
     _step(
         ctx,
         version,
         Event.DEPLOYED,
+        token,
         lost,
         production_deployment_id=production.id,
         artefact={
@@ -124,7 +136,7 @@ def _deploy_and_verify(
     try:
         results = ctx.integrations.smoke_tests.run(production)
     except Exception as error:
-        fail(ctx, version, f"the smoke tests could not run: {why(error)}")
+        fail(ctx, version, token, f"the smoke tests could not run: {why(error)}")
         return
     failed = [r for r in results if not r.passed]
     _record_smoke_tests(ctx, version, results)
@@ -132,6 +144,7 @@ def _deploy_and_verify(
         fail(
             ctx,
             version,
+            token,
             "smoke tests failed: " + ", ".join(f"{r.name} ({r.detail})" for r in failed),
         )
         return
@@ -144,7 +157,7 @@ def _deploy_and_verify(
     except Exception as error:
         # The release is live and verified; a change-log failure must not undo that.
         changelog = f"*the change log was not updated* ({why(error)}): update it by hand"
-    _step(ctx, version, Event.VERIFIED, lost)
+    _step(ctx, version, Event.VERIFIED, token, lost)
     ctx.conversation.announce(
         f":tada: *{version}* is released. Smoke tests passed "
         f"({', '.join(r.name for r in results)}); {changelog}.{ctx.integrations.note}\n"
@@ -178,18 +191,19 @@ def why(error: Exception) -> str:
     return f"an unexpected error (ref `{ref}` in the bot's log)"
 
 
-_IN_FLIGHT = {State.DEPLOYING: Event.DEPLOY_FAILED, State.VERIFYING: Event.VERIFY_FAILED}
-
-
-def fail(ctx: Context, version: str, what: str) -> None:
-    """Fail the release if it is still in flight, free the lock, and say what failed."""
+def fail(ctx: Context, version: str, token: str, what: str) -> None:
+    """Fail the release if it is still in flight, free this deploy's lock, say what failed."""
     with ctx.store.transaction() as uow:
-        current = uow.release(version, lock=True)
-        assert current is not None
-        if current.state in _IN_FLIGHT:
-            advance(uow, current, _IN_FLIGHT[current.state], BOT)
-        uow.audit(BOT, "release.failed", current.id, detail=what)
-        uow.release_deploy_lock(ctx.instance)
+        uow.deploy_lock(lock=True)  # lock order everywhere: the lock row, then release rows
+        was = fail_in_flight(uow, version, BOT)
+        uow.release_deploy_lock(token)
+        if was is not None:
+            current = uow.release(version)
+            uow.audit(BOT, "release.failed", current.id if current else None, detail=what)
+    if was is None:
+        # Released already, or failed by whoever took the lock: nothing more to fail.
+        log.warning("after %s left flight: %s", version, what)
+        return
     log.warning("release %s failed: %s", version, what)
     ctx.conversation.announce(
         f":rotating_light: *{version}* failed: {what}. Production may need a rollback."

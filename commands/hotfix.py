@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from commands.context import Context, refusal_for_role
 from commands.lifecycle import refused_as_started, stage
+from commands.live import in_production
 from commands.parser import Hotfix
-from commands.production import in_production
 from release.roles import Role
 from release.versions import Version, parse_version
 from storage.unit_of_work import Conflict

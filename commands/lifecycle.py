@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from commands.context import Context, refusal_for_role
+from commands.live import in_production
 from commands.parser import Cancel, OpenReview, Regression, Start
 from commands.transitions import advance
 from integrations.ports import IntegrationError
-from release.lifecycle import Event, IllegalTransition
+from release.lifecycle import Event, IllegalTransition, transition
 from release.records import ReleaseRecord, ReviewRecord
 from release.roles import Role
 from release.versions import Version
@@ -46,14 +47,10 @@ def start(ctx: Context, command: Start) -> None:
                 return
             if refused_as_started(uow, ctx, version):
                 return
-            newest = max(
-                (r for r in uow.releases() if r.production_deployment_id),
-                key=lambda r: _version_key(r.version),
-                default=None,
-            )
-            if newest is not None and _version_key(newest.version) >= _version_key(version):
+            live = in_production(uow)
+            if live is not None and _version_key(live) >= _version_key(version):
                 ctx.conversation.reply(
-                    f"{version} is not newer than {newest.version}, which reached production. "
+                    f"{version} is not newer than {live}, which reached production. "
                     "Pick a higher version."
                 )
                 return
@@ -85,8 +82,9 @@ def stage(ctx: Context, release: ReleaseRecord, base: str = "main") -> None:
         with ctx.store.transaction() as uow:
             uow.audit(ctx.actor, "staging.failed", release.id, error=str(error))
         ctx.conversation.announce(
-            f":x: {release.version} could not reach staging: {error}. It stays `planned`; "
-            f"fix the cause and start again after `/release cancel {release.version} <reason>`."
+            f":x: {release.version} could not reach staging: {error}. It stays `planned`. Fix "
+            f"the cause, cancel it (`/release cancel {release.version} <reason>`) and start "
+            "the next version: a version names one release."
         )
         return
     with ctx.store.transaction() as uow:
@@ -235,6 +233,17 @@ def open_review(ctx: Context, command: OpenReview) -> None:
         release = _locked_release(uow, ctx, version)
         if release is None:
             return
+        illegal = transition(release.state, Event.REVIEW_OPENED)
+        if isinstance(illegal, IllegalTransition):
+            ctx.conversation.reply(illegal.explain(version, "open a fresh review"))
+            return
+        if not release.regression_passed:
+            ctx.conversation.reply(
+                f"{version} has no passing regression on the build now on staging, so a review "
+                f"would have nothing to approve. QA records a passing re-run with "
+                f"`/release regression {version} pass <report-url>`, which opens the review."
+            )
+            return
         moved = advance(uow, release, Event.REVIEW_OPENED, ctx.actor)
         if isinstance(moved, IllegalTransition):
             ctx.conversation.reply(moved.explain(version, "open a fresh review"))
@@ -251,7 +260,8 @@ def open_review(ctx: Context, command: OpenReview) -> None:
         uow.audit(ctx.actor, "command.review", release.id, review_id=review.id)
     for old in superseded:
         ctx.conversation.show_review(old.id)
-    ctx.conversation.announce(f"<@{ctx.actor}> opened a fresh readiness review of *{version}*.")
+    what = "hotfix approval" if release.kind == "hotfix" else "readiness review"
+    ctx.conversation.announce(f"<@{ctx.actor}> opened a fresh {what} of *{version}*.")
     ctx.conversation.post_review(review.id)
 
 

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from commands.context import Context, refusal_for_role
-from commands.deploy import run_deploy
+from commands.deploy import BOT, run_deploy
+from commands.live import fail_in_flight, in_production
 from commands.parser import Check, Promote, Unlock
 from commands.timefmt import in_zone
 from commands.transitions import advance
 from integrations.ports import Deployment
 from release.freezes import freeze_at
 from release.gates import Gate, PromotionFacts, bypassed, failing, promotion_gates
-from release.lifecycle import Event, IllegalTransition, State
+from release.lifecycle import Event, State
 from release.records import DeployLockRecord, ReleaseRecord
 from release.roles import Role
-from release.versions import parse_version
 from release.windows import next_window, window_at
 from storage.unit_of_work import UnitOfWork
 
@@ -41,16 +42,6 @@ def _facts(uow: UnitOfWork, ctx: Context, release: ReleaseRecord, *, lock: bool)
     )
 
 
-def in_production(uow: UnitOfWork) -> str | None:
-    """The newest version released to production, if any."""
-    released = [
-        (version, r.version)
-        for r in uow.releases()
-        if r.state is State.RELEASED and (version := parse_version(r.version)) is not None
-    ]
-    return max(released)[1] if released else None
-
-
 def _describe_lock(ctx: Context, held: DeployLockRecord) -> str:
     return f"{held.version}, promoted by <@{held.actor}> at {in_zone(held.acquired_at, ctx.zone)}"
 
@@ -64,27 +55,25 @@ class Reaped:
 
 
 def reap_expired_lock(uow: UnitOfWork, ctx: Context) -> Reaped | None:
-    """Clear a deploy lock whose holder stopped renewing it; fail the deploy it abandoned."""
+    """Clear a deploy lock whose holder stopped renewing it; fail the deploy it abandoned.
+
+    Callers hold the lock row first (uow.deploy_lock(lock=True)), then release rows.
+    """
     held = uow.deploy_lock(lock=True)
     if held is None or held.is_live(ctx.clock.now()):
         return None
     uow.release_deploy_lock(held.holder)
-    release = uow.release(held.version, lock=True) if held.version else None
-    state = None
-    if release is not None:
-        event = {State.DEPLOYING: Event.DEPLOY_FAILED, State.VERIFYING: Event.VERIFY_FAILED}
-        if release.state in event:
-            advance(uow, release, event[release.state], "release-bot")
-        state = release.state
+    was = fail_in_flight(uow, held.version, BOT) if held.version else None
+    release = uow.release(held.version) if held.version else None
     uow.audit(
-        "release-bot",
+        BOT,
         "deploy_lock.reclaimed",
         release.id if release else None,
         holder=held.holder,
         version=held.version,
         expired_at=held.expires_at.isoformat(),
     )
-    return Reaped(held, state)
+    return Reaped(held, was)
 
 
 def announce_reaped(ctx: Context, reaped: Reaped) -> None:
@@ -132,60 +121,70 @@ def check(ctx: Context, command: Check) -> None:
 def promote(ctx: Context, command: Promote) -> None:
     """Policy step 6, gated; then the smoke tests (step 7) and the change log (step 8).
 
-    The gates, the deploy lock and the move to `deploying` are one transaction, so two
-    instances promoting at once cannot both pass the "no deploy in flight" gate.
+    Reaping a dead instance's lock, the gates, taking the lock and the move to `deploying`
+    are one transaction, so two instances promoting at once cannot both pass the "no
+    deploy in flight" gate, and no expired lock is taken over unannounced.
     """
     version = str(command.version)
+    token = f"{ctx.instance}:{uuid.uuid4().hex[:8]}"  # this deploy, not just this process
+    refusal = None
+    promoted: ReleaseRecord | None = None
     with ctx.store.transaction() as uow:
         if Role.RELEASE_MANAGER not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "promote a release"))
             return
+        uow.deploy_lock(lock=True)  # lock order everywhere: the lock row, then release rows
         reaped = reap_expired_lock(uow, ctx)
-    if reaped is not None:  # told whatever happens to this promotion
-        announce_reaped(ctx, reaped)
-    with ctx.store.transaction() as uow:
         release = uow.release(version, lock=True)
         if release is None:
-            ctx.conversation.reply(f"There is no release {version}.")
-            return
-        gates = promotion_gates(_facts(uow, ctx, release, lock=True), ctx.when)
-        blocked = failing(gates)
-        if blocked:
-            ctx.conversation.reply(
-                f"{version} cannot be promoted now. Failing gates:\n"
-                + "\n".join(f"• {g.detail}" for g in blocked)
-                + f"\n`/release check {version}` shows every gate."
-            )
-            return
-        taken = uow.acquire_deploy_lock(
-            ctx.instance, version, ctx.actor, ctx.policy.deploy_lock_lease
-        )
-        assert taken.acquired  # the deploy_lock gate passed with the lock row held
-        moved = advance(uow, release, Event.PROMOTED, ctx.actor)
-        assert not isinstance(moved, IllegalTransition)  # the approved gate passed
-        skipped = bypassed(gates)
-        approvers = _hotfix_approvers(uow, release) if skipped else ""
-        uow.audit(ctx.actor, "command.promote", release.id, gates=[g.detail for g in gates])
-        if skipped:
-            uow.audit(
-                ctx.actor,
-                "bypass.hotfix",
-                release.id,
-                bypassed=[g.detail for g in skipped],
-                approved_by=approvers,
-            )
-    if skipped:
-        ctx.conversation.announce(
-            f":ambulance: *Bypass*: hotfix *{version}* is promoted by <@{ctx.actor}> "
-            + "; ".join(g.detail for g in skipped)
-            + f". Approved by {approvers}."
-        )
-    staging = Deployment(release.staging_deployment_id or "", "")
-    ctx.conversation.announce(
+            refusal = f"There is no release {version}."
+        else:
+            gates = promotion_gates(_facts(uow, ctx, release, lock=True), ctx.when)
+            blocked = failing(gates)
+            if blocked:
+                refusal = (
+                    f"{version} cannot be promoted now. Failing gates:\n"
+                    + "\n".join(f"• {g.detail}" for g in blocked)
+                    + f"\n`/release check {version}` shows every gate."
+                )
+            else:
+                taken = uow.acquire_deploy_lock(
+                    token, version, ctx.actor, ctx.policy.deploy_lock_lease
+                )
+                # The gate passed with the lock row held, and an expired holder was reaped.
+                assert taken.acquired and taken.reclaimed_from is None
+                moved = advance(uow, release, Event.PROMOTED, ctx.actor)
+                assert isinstance(moved, ReleaseRecord)  # the approved gate passed
+                promoted = moved
+                skipped = bypassed(gates)
+                approvers = _hotfix_approvers(uow, release) if skipped else ""
+                uow.audit(ctx.actor, "command.promote", release.id, gates=[g.detail for g in gates])
+                if skipped:
+                    uow.audit(
+                        ctx.actor,
+                        "bypass.hotfix",
+                        release.id,
+                        bypassed=[g.detail for g in skipped],
+                        approved_by=approvers,
+                    )
+    if reaped is not None:  # told whatever happens to this promotion
+        announce_reaped(ctx, reaped)
+    if refusal is not None or promoted is None:
+        ctx.conversation.reply(refusal or f"There is no release {version}.")
+        return
+    staging = Deployment(promoted.staging_deployment_id or "", "")
+    preamble = [
         f":rocket: <@{ctx.actor}> is promoting *{version}* to production: the staging "
         f"deployment `{staging.id}` that passed regression."
-    )
-    run_deploy(ctx, moved, staging)
+    ]
+    if skipped:
+        preamble.insert(
+            0,
+            f":ambulance: *Bypass*: hotfix *{version}* is promoted by <@{ctx.actor}> "
+            + "; ".join(g.detail for g in skipped)
+            + f". Approved by {approvers}.",
+        )
+    run_deploy(ctx, promoted, staging, token, preamble)
 
 
 def _hotfix_approvers(uow: UnitOfWork, release: ReleaseRecord) -> str:
@@ -204,6 +203,8 @@ def unlock(ctx: Context, command: Unlock) -> None:
         if cleared is None:
             ctx.conversation.reply("No production deploy lock is held; nothing was changed.")
             return
+        # Nobody owns that deploy any more: it must not stay in flight with no way out.
+        was = fail_in_flight(uow, cleared.version, ctx.actor)
         uow.audit(
             ctx.actor,
             "deploy_lock.cleared",
@@ -212,8 +213,14 @@ def unlock(ctx: Context, command: Unlock) -> None:
             holder=cleared.holder,
             version=cleared.version,
         )
+    left = (
+        f" {cleared.version} was `{was}`; it is now `failed`, and its deploy, if still "
+        "running somewhere, stops at its next step."
+        if was is not None
+        else ""
+    )
     ctx.conversation.announce(
         f":unlock: <@{ctx.actor}> cleared the production deploy lock held for {cleared.version} "
         f"(promoted by <@{cleared.actor}> at {in_zone(cleared.acquired_at, ctx.zone)}): "
-        f"{command.reason}. Check production before the next promotion."
+        f"{command.reason}.{left} Check production before the next promotion."
     )

@@ -32,6 +32,11 @@ def _locked_review(uow: UnitOfWork, review_id: int) -> ReviewRecord | None:
     return uow.review(review_id)
 
 
+def _four_eyes(ctx: Context, review: ReviewRecord) -> bool:
+    """A hotfix needs two different people whatever FOUR_EYES says: the policy names two roles."""
+    return ctx.policy.four_eyes or review.kind == "hotfix"
+
+
 def clicked(ctx: Context, review_id: int, decision: Decision) -> ChooseRole | None:
     """A confirmed Approve or Reject click. Returns what to ask next, if anything."""
     with ctx.store.transaction() as uow:
@@ -40,7 +45,7 @@ def clicked(ctx: Context, review_id: int, decision: Decision) -> ChooseRole | No
             ctx.conversation.reply("That review no longer exists; nothing was recorded.")
             return None
         allowed = signable_roles(
-            review.rules(), ctx.actor, ctx.roles(uow), four_eyes=ctx.policy.four_eyes
+            review.rules(), ctx.actor, ctx.roles(uow), four_eyes=_four_eyes(ctx, review)
         )
         if isinstance(allowed, Refusal):
             ctx.conversation.reply(allowed.reason)
@@ -63,7 +68,7 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
                 review.rules(),
                 SignOff(role, ctx.actor, decision, reason.strip()),
                 ctx.roles(uow),
-                four_eyes=ctx.policy.four_eyes,
+                four_eyes=_four_eyes(ctx, review),
             )
             if isinstance(signed, Refusal):
                 ctx.conversation.reply(signed.reason)

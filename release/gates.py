@@ -33,6 +33,18 @@ class PromotionFacts:
     in_production: str | None = None  # the newest version released to production
 
 
+_FINISHED_OR_IN_FLIGHT = frozenset(
+    {
+        State.DEPLOYING,
+        State.VERIFYING,
+        State.RELEASED,
+        State.FAILED,
+        State.ROLLED_BACK,
+        State.CANCELLED,
+    }
+)
+
+
 def promotion_gates(facts: PromotionFacts, when: Callable[[datetime], str]) -> list[Gate]:
     """Every gate, passed or not, in the order a release manager reads them.
 
@@ -56,7 +68,17 @@ def _approved(facts: PromotionFacts) -> Gate:
     )
     if facts.state is State.APPROVED:
         return Gate("approved", True, what)
-    need = "both hotfix approvals" if facts.hotfix else "all four readiness sign-offs"
+    if facts.state in _FINISHED_OR_IN_FLIGHT:
+        return Gate(
+            "approved",
+            False,
+            f"not approved: {facts.version} is `{facts.state}` and cannot be promoted again",
+        )
+    need = (
+        "both hotfix approvals and a passing staging regression"
+        if facts.hotfix
+        else "all four readiness sign-offs"
+    )
     return Gate(
         "approved",
         False,
@@ -83,8 +105,7 @@ def _newer_than_production(facts: PromotionFacts) -> Gate:
         "newer",
         False,
         f"{facts.in_production} is in production, and {facts.version} is not newer: promoting "
-        f"it would take production backwards; cancel it (`/release cancel {facts.version} "
-        "<reason>`) and start a newer version",
+        "it would take production backwards; start a newer version instead",
     )
 
 

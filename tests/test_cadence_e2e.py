@@ -256,3 +256,24 @@ def test_a_regression_re_run_is_recorded_against_the_staging_deployment(bot: Har
     staging = bot.rows("SELECT staging_deployment_id FROM releases")[0][0]
     details = bot.rows("SELECT details FROM artefacts WHERE kind = 'regression_report'")[0][0]
     assert staging and staging in str(details)
+
+
+def test_unlock_fails_the_deploy_nobody_owns_any_more(bot: Harness) -> None:
+    bot.approved()
+    with bot.local.runtime.services.store.transaction() as uow:
+        uow.acquire_deploy_lock("dead-instance:1", "v1.4.0", MANAGER, timedelta(minutes=5))
+        uow.update_release("v1.4.0", state="deploying")
+    bot.run(MANAGER, "unlock the instance was killed mid-deploy")
+    said = bot.wait_said("cleared the production deploy lock held for v1.4.0").text
+    assert "v1.4.0 was `deploying`; it is now `failed`" in said
+    assert bot.state("v1.4.0") == "failed"
+
+
+def test_an_expired_lock_met_by_a_promotion_is_reaped_and_announced(bot: Harness) -> None:
+    bot.approved("v1.5.0")
+    with bot.local.runtime.services.store.transaction() as uow:
+        uow.acquire_deploy_lock("dead-instance:2", "v1.4.0", MANAGER, timedelta(minutes=5))
+    bot.clock.set(aest("2026-11-24 10:40"))  # its lease ran out at 10:35
+    bot.run(MANAGER, "promote v1.5.0")
+    bot.wait_said("The production deploy lock for v1.4.0")
+    bot.wait_said(":tada: *v1.5.0* is released")

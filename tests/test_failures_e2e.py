@@ -187,3 +187,20 @@ def test_slack_rate_limiting_is_retried_and_nothing_is_lost(bot: Harness) -> Non
     assert sum("granted <@UBOB>" in t for t in bot.said()) == 1
     attempts = [m for m, _ in bot.fake.calls if m == "chat.postMessage"]
     assert len(attempts) == 2  # the refused call and its retry
+
+
+def test_a_failed_release_still_counts_as_what_production_runs(database_url: str) -> None:
+    bot = _start(database_url, smoke=ShareViewBroken(()))
+    try:
+        bot.approved()
+        bot.run(MANAGER, "promote v1.4.0")
+        bot.wait_said(":rotating_light: *v1.4.0* failed")
+        bot.run(MANAGER, "start v1.3.9")
+        assert (
+            "v1.3.9 is not newer than v1.4.0, which reached production"
+            in bot.wait_told(MANAGER, "not newer").text
+        )
+        bot.run(MANAGER, "hotfix v1.4.1 fix the share view")
+        bot.wait_said("started hotfix *v1.4.1* on top of v1.4.0")
+    finally:
+        bot.stop()

@@ -127,7 +127,7 @@ def test_a_hotfix_review_reopened_by_command_still_needs_the_hotfix_roles(bot: H
     bot.run(QA, f"regression v1.4.1 pass <{REPORT}>")
     bot.wait_said("Regression *passed* on staging for *v1.4.1*")
     bot.run(MANAGER, "review v1.4.1")
-    bot.wait_said("opened a fresh readiness review of *v1.4.1*")
+    bot.wait_said("opened a fresh hotfix approval of *v1.4.1*")
     fresh = _hotfix_review(bot, nth=2)
     assert fresh.ts != first.ts
     assert [f.split("\n")[0] for f in bot.review_fields(fresh)] == [
@@ -171,3 +171,40 @@ def test_a_rejected_hotfix_stops_until_a_fixed_build_passes_again(bot: Harness) 
     bot.run(QA, f"regression v1.4.1 pass <{REPORT}>")
     second = _hotfix_review(bot, nth=2)
     assert bot.buttons(second) == ["Approve", "Reject"]
+
+
+def test_a_hotfix_needs_two_people_even_with_four_eyes_switched_off(database_url: str) -> None:
+    bot = Harness.start(database_url, four_eyes=False)
+    try:
+        bot.released("v1.4.0")
+        bot.run(ADMIN, f"role add <@{RELIABILITY}> client_success")
+        bot.wait_said(f"<@{RELIABILITY}> the Client Success Lead role")
+        bot.run(MANAGER, "hotfix v1.4.1 broken uploads")
+        review = _hotfix_review(bot)
+        bot.approve(RELIABILITY, review)
+        modal = bot.wait_modal(RELIABILITY)
+        options = modal.view["blocks"][0]["element"]["options"]
+        bot.sim.submit(
+            RELIABILITY,
+            modal,
+            {"sign_off_role": {"role": {"type": "static_select", "selected_option": options[0]}}},
+        )
+        bot.wait_told(RELIABILITY, "Recorded your approval of v1.4.1")
+        bot.approve(RELIABILITY, review)
+        bot.wait_told(RELIABILITY, "four-eyes")
+        assert bot.rows("SELECT COUNT(*) FROM sign_offs WHERE role = 'client_success'")[0][0] == 1
+    finally:
+        bot.stop()
+
+
+def test_no_fresh_review_without_a_passing_regression(bot: Harness) -> None:
+    bot.released("v1.4.0")
+    bot.run(MANAGER, "hotfix v1.4.1 broken uploads")
+    review = _hotfix_review(bot)
+    bot.wait_said("*v1.4.1* is on staging")
+    bot.reject(CLIENT_SUCCESS, review, "not this build")
+    bot.wait_said("rejected *v1.4.1*")
+    bot.run(MANAGER, "review v1.4.1")
+    refusal = bot.wait_told(MANAGER, "no passing regression").text
+    assert "`/release regression v1.4.1 pass <report-url>`" in refusal
+    assert bot.state("v1.4.1") == "rejected"
