@@ -135,3 +135,27 @@ def test_an_unreachable_database_stops_start_up_with_one_line(tmp_path: Path) ->
     assert "release-bot: cannot reach the database at DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
     assert "pw-123" not in result.stderr
+
+
+def test_release_bot_migrate_brings_a_new_database_to_the_newest_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.sqlite3"
+    for _ in range(2):  # and a second run changes nothing
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "migrate"],
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATABASE_URL": url},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "fresh.sqlite3") as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        head = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    assert {"releases", "reviews", "sign_offs", "freezes", "deploy_locks", "scheduled_posts"} <= (
+        tables
+    )
+    assert head == "0002"
