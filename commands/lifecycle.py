@@ -12,7 +12,7 @@ from integrations.ports import IntegrationError
 from release.lifecycle import Event, IllegalTransition, transition
 from release.records import ReleaseRecord, ReviewRecord
 from release.roles import Role
-from release.versions import Version
+from release.versions import Version, is_newer
 from storage.unit_of_work import Conflict, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def start(ctx: Context, command: Start) -> None:
             if refused_as_started(uow, ctx, version):
                 return
             live = in_production(uow)
-            if live is not None and _version_key(live) >= _version_key(version):
+            if not is_newer(version, live):
                 ctx.conversation.reply(
                     f"{version} is not newer than {live}, which reached production. "
                     "Pick a higher version."
@@ -66,10 +66,6 @@ def start(ctx: Context, command: Start) -> None:
         "bumping the version and deploying it to staging."
     )
     stage(ctx, release)
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.lstrip("v").split("."))
 
 
 def stage(ctx: Context, release: ReleaseRecord, base: str = "main") -> None:
@@ -194,10 +190,9 @@ def regression(ctx: Context, command: Regression) -> None:
 
 
 def _hotfix_after_regression(
-    uow: UnitOfWork, ctx: Context, release: ReleaseRecord | IllegalTransition
+    uow: UnitOfWork, ctx: Context, release: ReleaseRecord
 ) -> tuple[ReviewRecord | None, bool]:
     """A hotfix's approvals may come before its regression: honour them, or ask for them."""
-    assert isinstance(release, ReleaseRecord)
     reviews = uow.reviews_of(release.id)
     latest = reviews[-1] if reviews else None
     if latest is not None and latest.status == "approved":

@@ -10,6 +10,7 @@ from commands.context import Context, refusal_for_role
 from commands.deploy import BOT, run_deploy
 from commands.live import fail_in_flight, in_production
 from commands.parser import Check, Promote, Unlock
+from commands.sign_off import signers
 from commands.timefmt import in_zone
 from commands.transitions import advance
 from integrations.ports import Deployment
@@ -191,7 +192,7 @@ def _hotfix_approvers(uow: UnitOfWork, release: ReleaseRecord) -> str:
     approved = uow.reviews_of(release.id, status="approved")
     if not approved:
         return "nobody on record"
-    return " and ".join(f"<@{s.user_id}> ({s.role.label})" for s in approved[-1].sign_offs)
+    return signers(approved[-1])
 
 
 def unlock(ctx: Context, command: Unlock) -> None:

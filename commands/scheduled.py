@@ -62,7 +62,7 @@ def _pre_window(uow: UnitOfWork, ctx: Context, post: DuePost, _now: datetime) ->
     candidates = [
         r
         for r in uow.releases(open_only=True)
-        if r.state.value not in ("deploying", "verifying", "failed")
+        if r.state not in (State.DEPLOYING, State.VERIFYING, State.FAILED)
     ]
     lines = [head]
     if candidates:

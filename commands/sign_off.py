@@ -32,6 +32,11 @@ def _locked_review(uow: UnitOfWork, review_id: int) -> ReviewRecord | None:
     return uow.review(review_id)
 
 
+def signers(review: ReviewRecord) -> str:
+    """Who signed `review`, as the channel is told: "<@U1> (QA) and <@U2> (Security)"."""
+    return " and ".join(f"<@{s.user_id}> ({s.role.label})" for s in review.sign_offs)
+
+
 def _four_eyes(ctx: Context, review: ReviewRecord) -> bool:
     """A hotfix needs two different people whatever FOUR_EYES says: the policy names two roles."""
     return ctx.policy.four_eyes or review.kind == "hotfix"
@@ -113,10 +118,7 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
                     raise _Abandon
             if outcome is not None:
                 uow.close_review(review_id, "approved" if outcome is Event.APPROVED else "rejected")
-                approvers = " and ".join(
-                    f"<@{s.user_id}> ({s.role.label})"
-                    for s in (uow.review(review_id) or review).sign_offs
-                )
+                approvers = signers(uow.review(review_id) or review)
     except Conflict:
         ctx.conversation.reply("Someone signed this review at the same moment; please look again.")
         ctx.conversation.show_review(review_id)

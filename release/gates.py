@@ -8,7 +8,7 @@ from datetime import datetime
 
 from release.freezes import Freeze
 from release.lifecycle import State
-from release.versions import parse_version
+from release.versions import is_newer
 from release.windows import ReleaseWindow
 
 
@@ -98,8 +98,7 @@ def _regression(facts: PromotionFacts) -> Gate:
 
 
 def _newer_than_production(facts: PromotionFacts) -> Gate:
-    mine, live = parse_version(facts.version), parse_version(facts.in_production or "")
-    if live is None or (mine is not None and mine > live):
+    if is_newer(facts.version, facts.in_production):
         return Gate("newer", True, "newer than what is in production")
     return Gate(
         "newer",

@@ -34,6 +34,12 @@ class Version:
         )
 
 
+def is_newer(version: str, than: str | None) -> bool:
+    """Whether `version` is newer than `than` (anything is newer than nothing)."""
+    mine, theirs = parse_version(version), parse_version(than or "")
+    return theirs is None or (mine is not None and mine > theirs)
+
+
 def parse_version(text: str) -> Version | None:
     """The version in `text`, or None unless it is exactly vMAJOR.MINOR.PATCH.
 

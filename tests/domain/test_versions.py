@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from release.versions import Version, parse_version
+from release.versions import Version, is_newer, parse_version
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,10 @@ def test_an_absurdly_long_version_is_answered_not_an_error() -> None:
     text = "v" + "1" * 4301 + ".0.0"
     result = parse_version(text)
     assert result is None or isinstance(result, Version)
+
+
+def test_is_newer_compares_versions_not_text() -> None:
+    assert is_newer("v1.10.0", "v1.9.0")
+    assert is_newer("v1.4.0", None)
+    assert not is_newer("v1.4.0", "v1.4.0")
+    assert not is_newer("v1.3.9", "v1.4.0")
