@@ -47,16 +47,13 @@ def serve() -> int:
             file=sys.stderr,
         )
         return 2
-    from bot.scheduler import Ticker
-
     if runtime.services.integrations.dry_run:
         log.warning(
             "integrations are DRY RUN: nothing is branched, deployed or tested for real; "
             "every deploy announcement says so"
         )
 
-    ticker = Ticker(runtime.services, settings.scheduler_tick_seconds)
-    ticker.start()
+    runtime.start()
     try:
         if settings.slack_app_token is not None:
             log.info("connecting to Slack in Socket Mode")
@@ -65,19 +62,28 @@ def serve() -> int:
             from bot.server import bind, uvicorn_server
 
             log.info("serving Slack's requests at POST /slack/events on port %s", settings.port)
+            # SIGTERM: uvicorn stops accepting, then its lifespan runs runtime.close().
             uvicorn_server(runtime.asgi).run(sockets=[bind("0.0.0.0", settings.port)])  # noqa: S104
     finally:
-        ticker.stop()
         runtime.close()
     return 0
 
 
 async def _socket_mode(bolt: AsyncApp, app_token: str) -> None:
+    import signal
+
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     # The handler opens its aiohttp session on the running loop, so it is built inside it.
     handler = AsyncSocketModeHandler(bolt, app_token)
-    await handler.start_async()  # type: ignore[no-untyped-call]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    await stop.wait()
+    log.info("shutting down: no new work is taken")
+    await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 def migrate() -> int:

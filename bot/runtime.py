@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -26,10 +28,14 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 
 from bot.app import build_app
+from bot.delivery import Delivery
+from bot.runner import JobRunner
+from bot.scheduler import Ticker
 from bot.server import asgi_app
 from bot.services import Services
 from bot.settings import Settings
 from bot.work import Worker
+from commands.procedures import PROCEDURES
 from integrations import Integrations, dry_run
 from release.clock import Clock, SystemClock
 from storage.db import make_engine
@@ -39,6 +45,10 @@ from storage.unit_of_work import Store
 log = logging.getLogger(__name__)
 
 
+#: Platforms kill 30 s after SIGTERM; everything below must be done well before.
+SHUTDOWN_SECONDS = 20.0
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -46,15 +56,52 @@ class Runtime:
     services: Services
     bolt: AsyncApp
     asgi: Starlette
+    delivery: Delivery
+    jobs: JobRunner
+    ticker: Ticker | None = None
+    _closed: bool = field(default=False, repr=False)
 
-    def close(self) -> None:
+    def start(self, *, scheduler: bool = True) -> None:
+        """Start delivering the outbox, running release jobs and (optionally) the ticker."""
+        self.delivery.start()
+        self.jobs.start()
+        if scheduler:
+            self.ticker = Ticker(self.services, self.settings.scheduler_tick_seconds)
+            self.ticker.start()
+
+    def close(self, seconds: float = SHUTDOWN_SECONDS) -> None:
+        """Stop taking work, let steps under way reach a safe point, hand back the rest.
+
+        Release steps get most of `seconds`; whatever is still running then is handed
+        back (its claim released) for another instance, or this one after a restart, to
+        resume from its last completed step.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + seconds
+        if self.ticker is not None:
+            self.ticker.stop()
         self.services.worker.shutdown()
+        finished = self.jobs.stop(deadline - 2.0)
+        self.delivery.stop(deadline)
+        log.info("stopped%s", "" if finished else "; unfinished release steps were handed back")
         self.engine.dispose()
 
 
 def instance_name() -> str:
     """This process, as the deploy lock and scheduled-post claims name it."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def delivery_client(settings: Settings) -> WebClient:
+    """The outbox's client: one attempt per call, with a time limit; retries are the outbox's."""
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=settings.slack_timeout_seconds,
+        retry_handlers=[],
+    )
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -115,4 +162,23 @@ def build_runtime(
         client=async_client,
         identity=identity,
     )
-    return Runtime(settings, engine, services, bolt, asgi_app(bolt, services))
+    delivery = Delivery(store, delivery_client(settings), services.instance, threads=8)
+    jobs = JobRunner(
+        store,
+        PROCEDURES,
+        services.context,
+        services.instance,
+        deploy_lease=settings.policy.deploy_lock_lease,
+        lease=timedelta(seconds=settings.job_lease_seconds),
+        threads=settings.worker_threads,  # release steps mostly wait on GitHub and Vercel
+    )
+    runtime = Runtime(
+        settings,
+        engine,
+        services,
+        bolt,
+        asgi_app(bolt, services, on_shutdown=lambda: runtime.close()),
+        delivery,
+        jobs,
+    )
+    return runtime

@@ -78,27 +78,28 @@ class Ticker:
 
     def _reap(self) -> None:
         ctx = self.services.context(BOT)
-        with self.services.store.transaction() as uow:
+        with ctx.transaction() as uow:
+            uow.deploy_lock(lock=True)
             reaped = reap_expired_lock(uow, ctx)
-        if reaped is not None:
-            announce_reaped(ctx, reaped)
+            if reaped is not None:
+                announce_reaped(ctx, reaped)
 
     def _send(self, post: DuePost, now: datetime) -> bool:
+        """Claim, compose and hand the post to the outbox in one transaction: once, exactly.
+
+        The outbox then owns delivery (and its retries), so a slow Slack can neither
+        lose the post nor let a second instance post it again.
+        """
         services = self.services
-        with services.store.transaction() as uow:
+        ctx = services.context(BOT)
+        late = now - post.due > max(2 * self.interval, timedelta(minutes=2))
+        with ctx.transaction() as uow:
             claimed = uow.claim_post(
                 post.kind.value, post.key, post.due, instance=services.instance, lease=CLAIM_LEASE
             )
-        if not claimed:
-            return False
-        late = now - post.due > max(2 * self.interval, timedelta(minutes=2))
-        ctx = services.context(BOT)
-        with services.store.transaction() as uow:
-            text = compose(uow, ctx, post, now, late=late)
-        services.web_client.chat_postMessage(
-            channel=services.channel_id, text=text, unfurl_links=False, unfurl_media=False
-        )
-        with services.store.transaction() as uow:
+            if not claimed:
+                return False
+            ctx.conversation.announce(compose(uow, ctx, post, now, late=late))
             uow.mark_post_sent(
                 post.kind.value, post.key, post.due, instance=services.instance, late=late
             )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -18,8 +21,21 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 
-def asgi_app(bolt: AsyncApp, services: Services) -> Starlette:
+def asgi_app(
+    bolt: AsyncApp, services: Services, on_shutdown: Callable[[], None] | None = None
+) -> Starlette:
+    """The HTTP app. `on_shutdown` runs in the server's lifespan, so SIGTERM reaches it.
+
+    (uvicorn re-raises SIGTERM after its own shutdown: clean-up after `serve()` never runs.)
+    """
     handler = AsyncSlackRequestHandler(bolt)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            log.info("shutting down: no new work is taken")
+            await asyncio.to_thread(on_shutdown)
 
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
@@ -33,16 +49,23 @@ def asgi_app(bolt: AsyncApp, services: Services) -> Starlette:
         return JSONResponse({"ok": True, "database": "ok"})
 
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+        ],
     )
 
 
 def uvicorn_server(app: Starlette, *, log_level: str = "info") -> uvicorn.Server:
     return uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, lifespan="off", proxy_headers=True)
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            lifespan="on",
+            proxy_headers=True,
+            timeout_graceful_shutdown=3,
+        )
     )
 
 

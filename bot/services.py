@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot.conversation import SlackConversation
 from bot.work import Worker
 from commands.context import Context
+from commands.outcome import Outcome
 from integrations import Integrations
 from release.clock import Clock
 from release.policy import Policy
@@ -23,13 +23,11 @@ class Services:
     integrations: Integrations
     clock: Clock
     worker: Worker
-    web_client: WebClient  # sync: used from worker threads only
+    web_client: WebClient  # sync, from worker threads only: views.open (never in a transaction)
     instance: str = "local"  # names this process in the deploy lock and post claims
 
     def context(self, user_id: str, response_url: str | None = None) -> Context:
-        conversation = SlackConversation(
-            self.web_client, self.store, self.channel_id, user_id, response_url
-        )
+        conversation = Outcome(self.store, self.channel_id, user_id, response_url)
         return Context(
             actor=user_id,
             store=self.store,

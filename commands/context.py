@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from commands.outcome import Outcome
 from commands.timefmt import when
 from integrations import Integrations
 from release.clock import Clock
@@ -15,31 +17,11 @@ from release.roles import Role
 from storage.unit_of_work import Store, UnitOfWork
 
 
-class Conversation(Protocol):
-    """Where a command's words go. The bot implements it over Slack."""
-
-    def reply(self, text: str) -> None:
-        """Tell only the person who acted (ephemeral)."""
-        ...
-
-    def announce(self, text: str) -> None:
-        """Tell the release channel."""
-        ...
-
-    def post_review(self, review_id: int) -> None:
-        """Post a newly opened review's message (only the command that opened it does)."""
-        ...
-
-    def show_review(self, review_id: int) -> None:
-        """Update the review message in place to show the review as it now stands."""
-        ...
-
-
 @dataclass(frozen=True)
 class Context:
     actor: str
     store: Store
-    conversation: Conversation
+    conversation: Outcome
     integrations: Integrations
     policy: Policy
     clock: Clock
@@ -51,6 +33,12 @@ class Context:
 
     def when(self, instant: datetime) -> str:
         return when(instant, self.zone)
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """One transaction; what the command says in it is recorded with its changes."""
+        with self.conversation.recording() as uow:
+            yield uow
 
     def roles(self, uow: UnitOfWork) -> set[Role]:
         held = uow.roles_of(self.actor)

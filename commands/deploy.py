@@ -1,185 +1,213 @@
-"""The production deploy itself: policy steps 6 to 8, under the lease of the deploy lock.
+"""The production deploy: policy steps 6 to 8, as a durable job holding the deploy lock.
 
-Whatever happens after a release moves to `deploying`, it does not stay in flight: an error
-fails it (announced, with a log reference), and an instance that lost the lock stops
-instead of reporting a success it no longer owns.
+The job holds the production deploy lock from the promotion's gate transaction until its
+last step. Whatever instance runs it renews the lock's lease; if that instance dies,
+another resumes the job from its last completed step, so a deploy is never left half
+done and never done twice (the deployer is asked what production serves first).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 from commands.context import Context
 from commands.errors import incident_id
+from commands.jobs import Procedure, Result, Step
 from commands.live import fail_in_flight
 from commands.transitions import advance
-from integrations.ports import CheckResult, Deployment, IntegrationError
+from integrations.ports import CheckResult, Deployment, IntegrationError, TransientError
 from release.lifecycle import Event, IllegalTransition
 from release.records import ReleaseRecord
+from storage.jobs import JobRecord
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 BOT = "release-bot"
 
 
-class _Stopped(Exception):
-    """This instance no longer owns the deploy (the lock was reclaimed); already announced."""
+def _release_of(uow: UnitOfWork, job: JobRecord) -> ReleaseRecord:
+    release = uow.release_by_id(job.release_id, lock=True)
+    assert release is not None  # releases are never deleted
+    return release
 
 
-def run_deploy(
-    ctx: Context, release: ReleaseRecord, staging: Deployment, token: str, preamble: list[str]
-) -> None:
-    """Deploy `release`, whose lock is held under `token` (one token per deploy)."""
-    lost = threading.Event()
-    try:
-        with _lease_kept(ctx, token, lost):
-            for text in preamble:
-                ctx.conversation.announce(text)
-            _deploy_and_verify(ctx, release.version, staging, token, lost)
-    except _Stopped:
-        pass
-    except Exception as error:
-        fail(ctx, release.version, token, f"the promotion stopped: {why(error)}")
-    finally:
-        # Normally released with the final transition already; this covers every other exit.
-        with ctx.store.transaction() as uow:
-            uow.release_deploy_lock(token)
+def _production(job: JobRecord) -> Deployment:
+    return Deployment(str(job.data["production_id"]), str(job.data.get("production_url", "")))
 
 
-@contextmanager
-def _lease_kept(ctx: Context, token: str, lost: threading.Event) -> Iterator[None]:
-    """Renew the deploy lock's lease while this instance is still deploying."""
-    lease = ctx.policy.deploy_lock_lease
-    stop = threading.Event()
-
-    def renew() -> None:
-        while not stop.wait(lease.total_seconds() / 3):
-            try:
-                with ctx.store.transaction() as uow:
-                    if not uow.renew_deploy_lock(token, lease):
-                        lost.set()
-                        return
-            except Exception:
-                log.exception("could not renew the deploy lock")
-
-    renewer = threading.Thread(target=renew, name="deploy-lock-lease", daemon=True)
-    renewer.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        renewer.join()
+# -- step 6: promote the staging deployment that passed regression ---------------------------
 
 
-def _step(
-    ctx: Context,
-    version: str,
-    event: Event,
-    token: str,
-    lost: threading.Event,
-    *,
-    artefact: dict[str, Any] | None = None,
-    **changes: Any,
-) -> None:
-    """Move the release on (and record its artefact) while this instance holds the lock."""
-    with ctx.store.transaction() as uow:
-        held = uow.deploy_lock(lock=True)
-        current = uow.release(version, lock=True)
-        assert current is not None
-        owned = not lost.is_set() and held is not None and held.holder == token
-        moved = advance(uow, current, event, BOT, **changes) if owned else None
-        if owned and not isinstance(moved, IllegalTransition):
-            if artefact is not None:
-                uow.record_artefact(current.id, by=BOT, **artefact)
-            if event is Event.VERIFIED:
-                uow.release_deploy_lock(token)  # free before anyone reads "released"
-            return
-        # Whoever took the lock away (a reaper, an unlock) normally failed the release
-        # already; make sure it is not left in flight either way.
-        fail_in_flight(uow, version, BOT)
-        current = uow.release(version) or current
+def _promote(ctx: Context, job: JobRecord) -> Result:
+    staging = Deployment(str(job.data["staging_id"]), "")
+    production = ctx.integrations.deployer.promote(staging)
+    return {"production_id": production.id, "production_url": production.url}
+
+
+def _keep_deployment(uow: UnitOfWork, job: JobRecord, result: Result) -> ReleaseRecord:
+    """Whatever else happened, a production deployment the deployer returned is recorded."""
+    release = _release_of(uow, job)
+    uow.finish_deployment(
+        int(job.data["deployment_row"]),
+        "succeeded",
+        deployment_id=str(result["production_id"]),
+        url=str(result["production_url"]),
+    )
+    uow.set_production_deployment(release.version, str(result["production_id"]))
+    uow.record_artefact(
+        release.id,
+        "production_deploy",
+        by=BOT,
+        url=str(result["production_url"]),
+        details={"deployment_id": result["production_id"], "from_staging": job.data["staging_id"]},
+    )
+    return release
+
+
+def _lost_lock(uow: UnitOfWork, ctx: Context, job: JobRecord, marking: Event) -> bool:
+    """True (and said) when someone else holds the deploy lock: this deploy must not go on."""
+    held = uow.deploy_lock(lock=True)
+    if held is not None and held.holder == job.holder:
+        return False
+    release = _release_of(uow, job)
+    fail_in_flight(uow, release.version, BOT)
+    uow.end_job(job.id, "failed", "lost the deploy lock")
+    current = _release_of(uow, job)
     ctx.conversation.announce(
-        f":warning: This instance lost the production deploy lock while promoting *{version}* "
-        f"(it is now `{current.state}`), so it stopped before marking it `{event.value}`. "
-        "Check production before promoting anything else."
+        f":warning: The promotion of *{release.version}* lost the production deploy lock (it is "
+        f"now `{current.state}`), so it stopped before marking it `{marking.value}`. Check "
+        "production before promoting anything else."
     )
-    raise _Stopped
+    return True
 
 
-def _deploy_and_verify(
-    ctx: Context, version: str, staging: Deployment, token: str, lost: threading.Event
-) -> None:
-    try:
-        production = ctx.integrations.deployer.promote(staging)
-    except Exception as error:
-        fail(ctx, version, token, f"the production deploy failed: {why(error)}")
-        return
-    _step(
-        ctx,
-        version,
-        Event.DEPLOYED,
-        token,
-        lost,
-        production_deployment_id=production.id,
-        artefact={
-            "kind": "production_deploy",
-            "url": production.url,
-            "details": {"deployment_id": production.id, "from_staging": staging.id},
-        },
-    )
+def _deployed(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> str | None:
+    release = _keep_deployment(uow, job, result)
+    if _lost_lock(uow, ctx, job, Event.DEPLOYED):
+        return None
+    advance(uow, release, Event.DEPLOYED, BOT)
     ctx.conversation.announce(
-        f"*{version}* is live; running the post-deploy smoke tests.{ctx.integrations.note}"
+        f"*{release.version}* is live; running the post-deploy smoke tests.{ctx.integrations.note}"
     )
-    try:
-        results = ctx.integrations.smoke_tests.run(production)
-    except Exception as error:
-        fail(ctx, version, token, f"the smoke tests could not run: {why(error)}")
-        return
-    failed = [r for r in results if not r.passed]
-    _record_smoke_tests(ctx, version, results)
+    return "smoke"
+
+
+def _deployed_after_unlock(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> None:
+    release = _keep_deployment(uow, job, result)
+    uow.audit(BOT, "deployment.recorded", release.id, deployment_id=result["production_id"])
+    ctx.conversation.announce(
+        f":warning: The promotion of *{release.version}* finished after its deploy lock was "
+        f"cleared: production now serves it (`{result['production_id']}`). It stays "
+        f"`{release.state}`; check production before promoting anything else."
+    )
+
+
+# -- step 7: the smoke tests --------------------------------------------------------------------
+
+
+def _smoke(ctx: Context, job: JobRecord) -> Result:
+    results = ctx.integrations.smoke_tests.run(_production(job))
+    return {"checks": [{"name": r.name, "passed": r.passed, "detail": r.detail} for r in results]}
+
+
+def _smoked(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> str | None:
+    if _lost_lock(uow, ctx, job, Event.VERIFIED):
+        return None
+    release = _release_of(uow, job)
+    checks = [CheckResult(c["name"], c["passed"], c["detail"]) for c in result["checks"]]
+    uow.record_artefact(
+        release.id,
+        "smoke_tests",
+        by=BOT,
+        outcome="pass" if all(c.passed for c in checks) else "fail",
+        details={"checks": result["checks"]},
+    )
+    failed = [c for c in checks if not c.passed]
     if failed:
-        fail(
+        _fail(
+            uow,
             ctx,
-            version,
-            token,
-            "smoke tests failed: " + ", ".join(f"{r.name} ({r.detail})" for r in failed),
+            job,
+            "smoke tests failed: " + ", ".join(f"{c.name} ({c.detail})" for c in failed),
         )
-        return
+        return None
+    return "changelog"
+
+
+# -- step 8: the change log ------------------------------------------------------------------
+
+
+def _changelog(ctx: Context, job: JobRecord) -> Result:
     with ctx.store.transaction() as uow:
-        current = uow.release(version)
-    notes = current.notes if current and current.notes else ""
+        release = _release_of(uow, job)
     try:
-        ctx.integrations.source.update_changelog(version, notes)
-        changelog = "the change log and support bulletin are updated"
-    except Exception as error:
+        ctx.integrations.source.update_changelog(release.version, release.notes)
+    except TransientError:
+        raise
+    except IntegrationError as error:
         # The release is live and verified; a change-log failure must not undo that.
-        changelog = f"*the change log was not updated* ({why(error)}): update it by hand"
-    _step(ctx, version, Event.VERIFIED, token, lost)
+        return {"changelog_error": str(error)}
+    return {}
+
+
+def _released(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> str | None:
+    if _lost_lock(uow, ctx, job, Event.VERIFIED):
+        return None
+    release = _release_of(uow, job)
+    moved = advance(uow, release, Event.VERIFIED, BOT)
+    uow.release_deploy_lock(job.holder)
+    if isinstance(moved, IllegalTransition):
+        return None
+    error = result.get("changelog_error") or job.data.get("changelog_error")
+    changelog = (
+        f"*the change log was not updated* ({error}): update it by hand"
+        if error
+        else "the change log and support bulletin are updated"
+    )
+    names = ", ".join(c["name"] for c in job.data.get("checks", []))
     ctx.conversation.announce(
-        f":tada: *{version}* is released. Smoke tests passed "
-        f"({', '.join(r.name for r in results)}); {changelog}.{ctx.integrations.note}\n"
-        f"*Release notes*\n{notes}"
+        f":tada: *{release.version}* is released. Smoke tests passed ({names}); "
+        f"{changelog}.{ctx.integrations.note}\n*Release notes*\n{release.notes}"
+    )
+    return None
+
+
+def _fail(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
+    """Fail the release if it is still in flight, free the lock, say what failed."""
+    uow.deploy_lock(lock=True)  # lock order everywhere: the lock row, then release rows
+    release = _release_of(uow, job)
+    was = fail_in_flight(uow, release.version, BOT)
+    uow.release_deploy_lock(job.holder)
+    if "production_id" not in job.data and job.data.get("deployment_row") is not None:
+        uow.finish_deployment(int(job.data["deployment_row"]), "failed")
+    if was is None:
+        log.warning("after %s left flight: %s", release.version, what)
+        return
+    uow.audit(BOT, "release.failed", release.id, detail=what)
+    log.warning("release %s failed: %s", release.version, what)
+    ctx.conversation.announce(
+        f":rotating_light: *{release.version}* failed: {what}. Production may need a rollback."
     )
 
 
-def _record_smoke_tests(ctx: Context, version: str, results: list[CheckResult]) -> None:
-    with ctx.store.transaction() as uow:
-        current = uow.release(version, lock=True)
-        assert current is not None
-        uow.record_artefact(
-            current.id,
-            "smoke_tests",
-            by=BOT,
-            outcome="pass" if all(r.passed for r in results) else "fail",
-            details={
-                "checks": [
-                    {"name": r.name, "passed": r.passed, "detail": r.detail} for r in results
-                ]
-            },
-        )
+def _promotion_failed(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
+    doing = {
+        "promote": "the production deploy failed",
+        "smoke": "the smoke tests could not run",
+    }.get(job.step, "the promotion stopped")
+    _fail(uow, ctx, job, f"{doing}: {what}")
+
+
+PROMOTE = Procedure(
+    kind="promote",
+    first="promote",
+    steps={
+        "promote": Step(_promote, _deployed, orphaned=_deployed_after_unlock),
+        "smoke": Step(_smoke, _smoked),
+        "changelog": Step(_changelog, _released),
+    },
+    failed=_promotion_failed,
+)
 
 
 def why(error: Exception) -> str:
@@ -187,24 +215,5 @@ def why(error: Exception) -> str:
     if isinstance(error, IntegrationError):
         return str(error)
     ref = incident_id()
-    log.error("deploy step failed (ref %s)", ref, exc_info=error)
+    log.error("release step failed (ref %s)", ref, exc_info=error)
     return f"an unexpected error (ref `{ref}` in the bot's log)"
-
-
-def fail(ctx: Context, version: str, token: str, what: str) -> None:
-    """Fail the release if it is still in flight, free this deploy's lock, say what failed."""
-    with ctx.store.transaction() as uow:
-        uow.deploy_lock(lock=True)  # lock order everywhere: the lock row, then release rows
-        was = fail_in_flight(uow, version, BOT)
-        uow.release_deploy_lock(token)
-        if was is not None:
-            current = uow.release(version)
-            uow.audit(BOT, "release.failed", current.id if current else None, detail=what)
-    if was is None:
-        # Released already, or failed by whoever took the lock: nothing more to fail.
-        log.warning("after %s left flight: %s", version, what)
-        return
-    log.warning("release %s failed: %s", version, what)
-    ctx.conversation.announce(
-        f":rotating_light: *{version}* failed: {what}. Production may need a rollback."
-    )

@@ -21,7 +21,7 @@ def describe(freeze: Freeze, ctx: Context) -> str:
 
 
 def add(ctx: Context, command: FreezeAdd) -> None:
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         held = ctx.roles(uow)
         if not held & _MAY_SCHEDULE:
             ctx.conversation.reply(
@@ -68,21 +68,21 @@ def add(ctx: Context, command: FreezeAdd) -> None:
             uow.audit(
                 ctx.actor, "bypass.short_notice_freeze", None, freeze_id=freeze.id, notice=notice
             )
-    ctx.conversation.announce(
-        f":snowflake: Freeze {describe(freeze, ctx)}, scheduled by <@{ctx.actor}>. From "
-        f"{ctx.when(freeze.starts)} until {ctx.when(freeze.ends)} no regular release is "
-        "promoted; approved hotfixes still may be."
-    )
-    if freeze.short_notice:
         ctx.conversation.announce(
-            f":warning: *Bypass*: freeze #{freeze.id} was scheduled at short notice ({notice}; "
-            f"the policy asks for two weeks) by <@{ctx.actor}> as Reliability Partner: "
-            f"{command.reason}"
+            f":snowflake: Freeze {describe(freeze, ctx)}, scheduled by <@{ctx.actor}>. From "
+            f"{ctx.when(freeze.starts)} until {ctx.when(freeze.ends)} no regular release is "
+            "promoted; approved hotfixes still may be."
         )
+        if freeze.short_notice:
+            ctx.conversation.announce(
+                f":warning: *Bypass*: freeze #{freeze.id} was scheduled at short notice ({notice}; "
+                f"the policy asks for two weeks) by <@{ctx.actor}> as Reliability Partner: "
+                f"{command.reason}"
+            )
 
 
 def list_freezes(ctx: Context, _command: FreezeList) -> None:
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         now = ctx.clock.now()
         freezes = uow.freezes(ending_after=now)
     if not freezes:
@@ -96,7 +96,7 @@ def list_freezes(ctx: Context, _command: FreezeList) -> None:
 
 
 def cancel(ctx: Context, command: FreezeCancel) -> None:
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         if not ctx.roles(uow) & _MAY_SCHEDULE:
             ctx.conversation.reply(
                 "Only a Release Manager or a Reliability Partner may cancel a freeze. "
@@ -113,7 +113,7 @@ def cancel(ctx: Context, command: FreezeCancel) -> None:
         freeze = uow.cancel_freeze(command.freeze_id, by=ctx.actor)
         assert freeze is not None
         uow.audit(ctx.actor, "freeze.cancelled", None, freeze_id=freeze.id, reason=freeze.reason)
-    ctx.conversation.announce(
-        f":sunny: <@{ctx.actor}> cancelled freeze {describe(freeze, ctx)}. Its announcements "
-        "will not be posted."
-    )
+        ctx.conversation.announce(
+            f":sunny: <@{ctx.actor}> cancelled freeze {describe(freeze, ctx)}. Its announcements "
+            "will not be posted."
+        )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from commands.context import Context, refusal_for_role
-from commands.lifecycle import refused_as_started, stage
+from commands.jobs import begin
+from commands.lifecycle import STAGE, refused_as_started
 from commands.live import in_production
 from commands.parser import Hotfix
 from release.roles import Role
@@ -14,7 +15,7 @@ from storage.unit_of_work import Conflict
 def hotfix(ctx: Context, command: Hotfix) -> None:
     version = str(command.version)
     try:
-        with ctx.store.transaction() as uow:
+        with ctx.transaction() as uow:
             if Role.RELEASE_MANAGER not in ctx.roles(uow):
                 ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "start a hotfix"))
                 return
@@ -42,23 +43,17 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
                 reason=command.reason,
             )
             review = uow.open_review(release.id, opened_by=ctx.actor, kind="hotfix")
-            uow.audit(
-                ctx.actor,
-                "command.hotfix",
-                release.id,
-                reason=command.reason,
-                base=live,
+            uow.audit(ctx.actor, "command.hotfix", release.id, reason=command.reason, base=live)
+            ctx.conversation.announce(
+                f":ambulance: <@{ctx.actor}> started hotfix *{version}* on top of {live}: "
+                f"{command.reason}\nIt needs a Reliability Partner and a Client Success Lead to "
+                "approve it below; it still goes through staging and its regression before "
+                "production."
             )
+            ctx.conversation.post_review(review.id)
+            begin(uow, STAGE, release.id, ctx.actor, base=live)
     except Conflict:
         ctx.conversation.reply(f"{version} was started by someone else a moment ago.")
-        return
-    ctx.conversation.announce(
-        f":ambulance: <@{ctx.actor}> started hotfix *{version}* on top of {live}: "
-        f"{command.reason}\nIt needs a Reliability Partner and a Client Success Lead to approve "
-        "it below; it still goes through staging and its regression before production."
-    )
-    ctx.conversation.post_review(review.id)
-    stage(ctx, release, base=live)
 
 
 def _next_patch(live: str, taken: set[str]) -> Version:

@@ -1,21 +1,24 @@
-"""start, regression, review, cancel and promote: a release from branch to production."""
+"""start, regression, review and cancel: a release from branch to approval."""
 
 from __future__ import annotations
 
 import logging
 
 from commands.context import Context, refusal_for_role
+from commands.jobs import Procedure, Result, Step, begin
 from commands.live import in_production
 from commands.parser import Cancel, OpenReview, Regression, Start
 from commands.transitions import advance
-from integrations.ports import IntegrationError
-from release.lifecycle import Event, IllegalTransition, transition
+from integrations.ports import IntegrationError, TransientError
+from release.lifecycle import Event, IllegalTransition, State, transition
 from release.records import ReleaseRecord, ReviewRecord
 from release.roles import Role
 from release.versions import Version, is_newer
+from storage.jobs import FAILED, JobRecord
 from storage.unit_of_work import Conflict, UnitOfWork
 
 log = logging.getLogger(__name__)
+BOT = "release-bot"
 
 
 def _locked_release(uow: UnitOfWork, ctx: Context, version: str) -> ReleaseRecord | None:
@@ -28,20 +31,34 @@ def _locked_release(uow: UnitOfWork, ctx: Context, version: str) -> ReleaseRecor
 
 
 def refused_as_started(uow: UnitOfWork, ctx: Context, version: str) -> bool:
-    """Refuse (and say so) when `version` exists already: a version names one release."""
-    existing = uow.release(version)
-    if existing is not None:
-        ctx.conversation.reply(
-            f"{version} was already started (it is `{existing.state}`). "
-            f"See `/release status {version}`."
+    """Refuse (and say so) when `version` exists already: a version names one release.
+
+    The exception is a release whose staging failed for good: starting it again retries
+    its staging, so an outage never burns a version.
+    """
+    existing = uow.release(version, lock=True)
+    if existing is None:
+        return False
+    jobs = [j for j in uow.jobs_of(existing.id) if j.kind == STAGE.kind]
+    if existing.state is State.PLANNED and jobs and jobs[-1].status == FAILED:
+        begin(uow, STAGE, existing.id, ctx.actor, base=jobs[-1].data.get("base", "main"))
+        uow.audit(ctx.actor, "command.start", existing.id, version=version, retry=True)
+        ctx.conversation.announce(
+            f"<@{ctx.actor}> is retrying *{version}*: creating `{existing.branch}`, bumping "
+            "the version and deploying it to staging."
         )
-    return existing is not None
+        return True
+    ctx.conversation.reply(
+        f"{version} was already started (it is `{existing.state}`). "
+        f"See `/release status {version}`."
+    )
+    return True
 
 
 def start(ctx: Context, command: Start) -> None:
     version = str(command.version)
     try:
-        with ctx.store.transaction() as uow:
+        with ctx.transaction() as uow:
             if Role.RELEASE_MANAGER not in ctx.roles(uow):
                 ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "start a release"))
                 return
@@ -58,57 +75,107 @@ def start(ctx: Context, command: Start) -> None:
                 version, kind="regular", branch=command.version.branch, started_by=ctx.actor
             )
             uow.audit(ctx.actor, "command.start", release.id, version=version)
+            ctx.conversation.announce(
+                f"<@{ctx.actor}> started *{version}*: creating `{release.branch}` from `main`, "
+                "bumping the version and deploying it to staging."
+            )
+            begin(uow, STAGE, release.id, ctx.actor, base="main")
     except Conflict:
         ctx.conversation.reply(f"{version} was started by someone else a moment ago.")
-        return
-    ctx.conversation.announce(
-        f"<@{ctx.actor}> started *{version}*: creating `{release.branch}` from `main`, "
-        "bumping the version and deploying it to staging."
-    )
-    stage(ctx, release)
 
 
-def stage(ctx: Context, release: ReleaseRecord, base: str = "main") -> None:
-    """Policy steps 1 to 3: branch from `base`, bump the version, deploy to staging."""
-    try:
-        sha = ctx.integrations.source.create_release_branch(release.branch, base)
-        bump = ctx.integrations.source.bump_version(release.branch, release.version)
-        staging = ctx.integrations.deployer.deploy_staging(release.branch)
-    except IntegrationError as error:
-        with ctx.store.transaction() as uow:
-            uow.audit(ctx.actor, "staging.failed", release.id, error=str(error))
-        ctx.conversation.announce(
-            f":x: {release.version} could not reach staging: {error}. It stays `planned`. Fix "
-            f"the cause, cancel it (`/release cancel {release.version} <reason>`) and start "
-            "the next version: a version names one release."
-        )
-        return
+# -- staging: policy steps 1 to 3 ------------------------------------------------------------
+
+
+def _release_of(uow: UnitOfWork, job: JobRecord) -> ReleaseRecord:
+    release = uow.release_by_id(job.release_id, lock=True)
+    assert release is not None  # releases are never deleted
+    return release
+
+
+def _branch(ctx: Context, job: JobRecord) -> Result:
     with ctx.store.transaction() as uow:
-        current = uow.release(release.version, lock=True)
-        assert current is not None
-        uow.record_artefact(
-            current.id,
-            "staging_deploy",
-            by=ctx.actor,
-            url=staging.url,
-            details={"deployment_id": staging.id, "branch_sha": sha, "version_bump_sha": bump},
-        )
-        uow.update_release(current.version, staging_deployment_id=staging.id)
-        moved = advance(uow, current, Event.STAGED, "release-bot")
+        release = _release_of(uow, job)
+    base = str(job.data.get("base", "main"))
+    return {
+        "branch": release.branch,
+        "branch_sha": ctx.integrations.source.create_release_branch(release.branch, base),
+    }
+
+
+def _bump(ctx: Context, job: JobRecord) -> Result:
+    with ctx.store.transaction() as uow:
+        release = _release_of(uow, job)
+    return {
+        "version_bump_sha": ctx.integrations.source.bump_version(release.branch, release.version)
+    }
+
+
+def _deploy_staging(ctx: Context, job: JobRecord) -> Result:
+    staging = ctx.integrations.deployer.deploy_staging(str(job.data["branch"]))
+    return {"deployment_id": staging.id, "url": staging.url}
+
+
+def _on_staging(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> None:
+    release = _release_of(uow, job)
+    uow.record_artefact(
+        release.id,
+        "staging_deploy",
+        by=job.actor,
+        url=result["url"],
+        details={
+            "deployment_id": result["deployment_id"],
+            "branch_sha": job.data.get("branch_sha"),
+            "version_bump_sha": job.data.get("version_bump_sha"),
+        },
+    )
+    uow.set_staging_deployment(release.version, result["deployment_id"])
+    moved = advance(uow, release, Event.STAGED, BOT)
     if isinstance(moved, IllegalTransition):
         return  # cancelled while deploying: the staging deploy is recorded, nothing moves
     ctx.conversation.announce(
-        f"*{release.version}* is on staging ({staging.url}).{ctx.integrations.note} QA: run "
-        "the full regression "
-        "suite (E2E, accessibility, performance smoke) and record it with "
+        f"*{release.version}* is on staging ({result['url']}).{ctx.integrations.note} QA: run "
+        "the full regression suite (E2E, accessibility, performance smoke) and record it with "
         f"`/release regression {release.version} pass|fail <report-url>`."
     )
+
+
+def _staging_failed(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
+    release = _release_of(uow, job)
+    uow.audit(BOT, "staging.failed", release.id, error=what, step=job.step)
+    if release.state is not State.PLANNED:
+        return
+    again = "hotfix" if release.kind == "hotfix" else "start"
+    ctx.conversation.announce(
+        f":x: *{release.version}* could not reach staging: {what}. It stays `planned` and its "
+        f"version is kept: once the cause is fixed, `/release {again} {release.version}` "
+        f"retries from where it stopped, or `/release cancel {release.version} <reason>` "
+        "drops it."
+    )
+
+
+STAGE = Procedure(
+    kind="stage",
+    first="branch",
+    steps={
+        "branch": Step(_branch, lambda uow, ctx, job, r: "bump"),
+        "bump": Step(_bump, lambda uow, ctx, job, r: "deploy"),
+        "deploy": Step(
+            _deploy_staging,
+            lambda uow, ctx, job, r: _on_staging(uow, ctx, job, r),
+        ),
+    },
+    failed=_staging_failed,
+)
+
+
+# -- regression and the release notes (policy steps 4 and 5) -------------------------------
 
 
 def regression(ctx: Context, command: Regression) -> None:
     version = str(command.version)
     event = Event.REGRESSION_PASSED if command.passed else Event.REGRESSION_FAILED
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         if Role.QA not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.QA, "record regression results"))
             return
@@ -116,7 +183,7 @@ def regression(ctx: Context, command: Regression) -> None:
     if known is None:
         return
     # Promotion is linear: the result belongs to the build on staging now, and that exact
-    # deployment is what a later promotion ships.
+    # deployment is what a later promotion ships. (A read: no transaction is open.)
     try:
         tested = ctx.integrations.deployer.current_staging(known.branch)
     except IntegrationError as error:
@@ -125,21 +192,15 @@ def regression(ctx: Context, command: Regression) -> None:
             "Nothing was recorded; try again."
         )
         return
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         release = _locked_release(uow, ctx, version)
         if release is None:
             return
-        moved = advance(
-            uow,
-            release,
-            event,
-            ctx.actor,
-            regression_passed=command.passed,
-            staging_deployment_id=tested.id,
-        )
+        moved = advance(uow, release, event, ctx.actor)
         if isinstance(moved, IllegalTransition):
             ctx.conversation.reply(moved.explain(version, "record a regression result"))
             return
+        moved = uow.set_regression(version, passed=command.passed, staging_deployment_id=tested.id)
         uow.record_artefact(
             release.id,
             "regression_report",
@@ -157,35 +218,32 @@ def regression(ctx: Context, command: Regression) -> None:
         )
         if not command.passed:
             # A failing run voids any review, and an approval already won: re-approve a fix.
-            voided = uow.close_reviews(release.id, "voided", approved_too=True)
-            review, approved = None, False
-        elif release.kind == "hotfix":
-            voided, (review, approved) = [], _hotfix_after_regression(uow, ctx, moved)
+            for old in uow.close_reviews(release.id, "voided", approved_too=True):
+                ctx.conversation.show_review(old.id)
+            ctx.conversation.announce(
+                f":x: Regression *failed* on staging for *{version}* "
+                f"(<{command.report_url}|report>, recorded by <@{ctx.actor}>). Fix the "
+                f"blockers, redeploy and record a re-run."
+            )
+            return
+        if release.kind == "hotfix":
+            review, approved = _hotfix_after_regression(uow, ctx, moved)
         else:
-            voided = uow.close_reviews(release.id, "voided")
+            for old in uow.close_reviews(release.id, "voided"):
+                ctx.conversation.show_review(old.id)
             review = uow.open_review(
                 release.id, opened_by=ctx.actor, compliance_items=_compliance(ctx, command.version)
             )
             approved = False
-    for old in voided:
-        ctx.conversation.show_review(old.id)
-    if not command.passed:
-        ctx.conversation.announce(
-            f":x: Regression *failed* on staging for *{version}* (<{command.report_url}|report>, "
-            f"recorded by <@{ctx.actor}>). Fix the blockers, redeploy and record a re-run."
-        )
-        return
-    notes = _release_notes(ctx, release)
-    ctx.conversation.announce(
-        f":white_check_mark: Regression *passed* on staging for *{version}* "
-        f"(<{command.report_url}|report>, recorded by <@{ctx.actor}>).\n*Release notes*\n{notes}"
-    )
-    if review is not None:
-        ctx.conversation.post_review(review.id)
-    if approved:
-        ctx.conversation.announce(
-            f":white_check_mark: Hotfix *{version}* was already approved, so it may be promoted "
-            f"now, at any time: `/release promote {version}`."
+        # The announcement carries the notes, so it waits for them (a GitHub call).
+        begin(
+            uow,
+            NOTES,
+            release.id,
+            ctx.actor,
+            report_url=command.report_url,
+            review_id=review.id if review else None,
+            hotfix_approved=approved,
         )
 
 
@@ -196,22 +254,54 @@ def _hotfix_after_regression(
     reviews = uow.reviews_of(release.id)
     latest = reviews[-1] if reviews else None
     if latest is not None and latest.status == "approved":
-        advance(uow, release, Event.APPROVED, "release-bot")
+        advance(uow, release, Event.APPROVED, BOT)
         return None, True
     if latest is not None and latest.is_open:
         return None, False
     return uow.open_review(release.id, opened_by=ctx.actor, kind="hotfix"), False
 
 
-def _release_notes(ctx: Context, release: ReleaseRecord) -> str:
-    """Policy step 4: generate the notes once and keep them with the release."""
-    try:
-        notes = ctx.integrations.source.release_notes(release.version, release.branch)
-    except IntegrationError as error:
-        notes = f"_Release notes could not be generated: {error}_"
+def _generate_notes(ctx: Context, job: JobRecord) -> Result:
     with ctx.store.transaction() as uow:
-        uow.update_release(release.version, notes=notes)
-    return notes
+        release = _release_of(uow, job)
+    try:
+        return {"notes": ctx.integrations.source.release_notes(release.version, release.branch)}
+    except TransientError:
+        raise
+    except IntegrationError as error:
+        return {"notes": f"_Release notes could not be generated: {error}_"}
+
+
+def _notes_ready(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> None:
+    """Policy step 4: keep the notes with the release, then announce and open the review."""
+    release = _release_of(uow, job)
+    notes = str(result["notes"])
+    uow.set_notes(release.version, notes)
+    version = release.version
+    ctx.conversation.announce(
+        f":white_check_mark: Regression *passed* on staging for *{version}* "
+        f"(<{job.data['report_url']}|report>, recorded by <@{job.actor}>).\n"
+        f"*Release notes*\n{notes}"
+    )
+    if job.data.get("review_id") is not None:
+        ctx.conversation.show_review(int(job.data["review_id"]))
+    if job.data.get("hotfix_approved"):
+        ctx.conversation.announce(
+            f":white_check_mark: Hotfix *{version}* was already approved, so it may be promoted "
+            f"now, at any time: `/release promote {version}`."
+        )
+
+
+def _notes_failed(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
+    _notes_ready(uow, ctx, job, {"notes": f"_Release notes could not be generated: {what}_"})
+
+
+NOTES = Procedure(
+    kind="notes",
+    first="notes",
+    steps={"notes": Step(_generate_notes, lambda uow, ctx, job, r: _notes_ready(uow, ctx, job, r))},
+    failed=_notes_failed,
+)
 
 
 def _compliance(ctx: Context, version: Version) -> tuple[str, ...]:
@@ -221,7 +311,7 @@ def _compliance(ctx: Context, version: Version) -> tuple[str, ...]:
 
 def open_review(ctx: Context, command: OpenReview) -> None:
     version = str(command.version)
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         if Role.RELEASE_MANAGER not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "open a review"))
             return
@@ -253,16 +343,16 @@ def open_review(ctx: Context, command: OpenReview) -> None:
                 release.id, opened_by=ctx.actor, compliance_items=_compliance(ctx, command.version)
             )
         uow.audit(ctx.actor, "command.review", release.id, review_id=review.id)
-    for old in superseded:
-        ctx.conversation.show_review(old.id)
-    what = "hotfix approval" if release.kind == "hotfix" else "readiness review"
-    ctx.conversation.announce(f"<@{ctx.actor}> opened a fresh {what} of *{version}*.")
-    ctx.conversation.post_review(review.id)
+        for old in superseded:
+            ctx.conversation.show_review(old.id)
+        what = "hotfix approval" if release.kind == "hotfix" else "readiness review"
+        ctx.conversation.announce(f"<@{ctx.actor}> opened a fresh {what} of *{version}*.")
+        ctx.conversation.post_review(review.id)
 
 
 def cancel(ctx: Context, command: Cancel) -> None:
     version = str(command.version)
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         if Role.RELEASE_MANAGER not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "cancel a release"))
             return
@@ -275,8 +365,8 @@ def cancel(ctx: Context, command: Cancel) -> None:
             return
         closed = uow.close_reviews(release.id, "cancelled")
         uow.audit(ctx.actor, "command.cancel", release.id, reason=command.reason)
-    for review in closed:
-        ctx.conversation.show_review(review.id)
-    ctx.conversation.announce(
-        f":no_entry_sign: <@{ctx.actor}> cancelled *{version}*: {command.reason}"
-    )
+        for review in closed:
+            ctx.conversation.show_review(review.id)
+        ctx.conversation.announce(
+            f":no_entry_sign: <@{ctx.actor}> cancelled *{version}*: {command.reason}"
+        )

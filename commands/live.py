@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from commands.transitions import advance
 from release.lifecycle import Event, State
-from release.versions import parse_version
+from release.production import ProductionDeploy, ProductionFact
+from release.production import in_production as newest_serving
 from storage.unit_of_work import UnitOfWork
 
 IN_FLIGHT = {State.DEPLOYING: Event.DEPLOY_FAILED, State.VERIFYING: Event.VERIFY_FAILED}
 
 
 def in_production(uow: UnitOfWork) -> str | None:
-    """The newest version that reached production and was not rolled back.
+    """The newest version production may be serving (see release.production).
 
-    A release that failed its smoke tests is still what production runs until someone
-    rolls it back, so it counts: nothing older may replace it by accident.
+    Read from the deployments table: a deploy still under way or of unknown outcome
+    counts, so nothing older can be promoted over it, whatever the interleaving.
     """
-    live = [
-        (version, r.version)
-        for r in uow.releases()
+    facts = []
+    releases = {r.id: r for r in uow.releases()}
+    for deployment in uow.deployments(environment="production"):
+        release = releases[deployment.release_id]
+        facts.append(
+            ProductionFact(release.version, release.state, ProductionDeploy(deployment.outcome))
+        )
+    facts += [
+        ProductionFact(r.version, r.state, ProductionDeploy.SUCCEEDED)
+        for r in releases.values()
         if r.production_deployment_id is not None
-        and r.state is not State.ROLLED_BACK
-        and (version := parse_version(r.version)) is not None
     ]
-    return max(live)[1] if live else None
+    return newest_serving(facts)
 
 
 def fail_in_flight(uow: UnitOfWork, version: str, actor: str) -> State | None:

@@ -79,6 +79,7 @@ class Check:
 @dataclass(frozen=True)
 class Unlock:
     reason: str
+    force: bool = False  # clear it even while its deploy is alive and renewing it
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ USAGE: dict[str, str] = {
     "cancel": "/release cancel v1.4.0 <reason>",
     "promote": "/release promote v1.4.0",
     "check": "/release check v1.4.0",
-    "unlock": "/release unlock <reason>",
+    "unlock": "/release unlock [--force] <reason>",
     "hotfix": "/release hotfix v1.4.1 <reason>",
     "freeze": "/release freeze add <YYYY-MM-DD> <YYYY-MM-DD> <reason>   ·   "
     "/release freeze list   ·   /release freeze cancel <id>",
@@ -189,8 +190,11 @@ def parse(text: str) -> Command | Usage:
     if name == "freeze":
         return _parse_freeze(args)
     if name == "unlock":
-        reason = " ".join(args).strip()
-        return Unlock(reason) if reason else _usage(name, "Say why the lock is cleared.")
+        force = bool(args) and args[0] == "--force"
+        reason = " ".join(args[1:] if force else args).strip()
+        if not reason:
+            return _usage(name, "Say why the lock is cleared.")
+        return Unlock(reason, force=force)
     if name == "hotfix":
         version = _version(name, args[0] if args else None)
         if isinstance(version, Usage):

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 
 from commands.context import Context, refusal_for_role
-from commands.deploy import BOT, run_deploy
+from commands.deploy import BOT, PROMOTE
+from commands.jobs import begin
 from commands.live import fail_in_flight, in_production
 from commands.parser import Check, Promote, Unlock
 from commands.sign_off import signers
 from commands.timefmt import in_zone
 from commands.transitions import advance
-from integrations.ports import Deployment
 from release.freezes import freeze_at
 from release.gates import Gate, PromotionFacts, bypassed, failing, promotion_gates
 from release.lifecycle import Event, State
 from release.records import DeployLockRecord, ReleaseRecord
 from release.roles import Role
 from release.windows import next_window, window_at
+from storage.jobs import CANCELLED, PENDING, JobRecord
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,8 @@ def _facts(uow: UnitOfWork, ctx: Context, release: ReleaseRecord, *, lock: bool)
     now = ctx.clock.now()
     windows = ctx.policy.schedule.windows
     held = uow.deploy_lock(lock=lock)
-    in_flight = _describe_lock(ctx, held) if held is not None and held.is_live(now) else None
+    # A held lock is a deploy in flight, lease lapsed or not: its job resumes on any instance.
+    in_flight = _describe_lock(ctx, held) if held is not None else None
     return PromotionFacts(
         version=release.version,
         state=release.state,
@@ -49,19 +50,32 @@ def _describe_lock(ctx: Context, held: DeployLockRecord) -> str:
 
 @dataclass(frozen=True)
 class Reaped:
-    """An expired deploy lock that was cleared, and the release it left behind."""
+    """A deploy lock whose deploy had ended or vanished, cleared, and the release it left."""
 
     lock: DeployLockRecord
     release_state: State | None
 
 
-def reap_expired_lock(uow: UnitOfWork, ctx: Context) -> Reaped | None:
-    """Clear a deploy lock whose holder stopped renewing it; fail the deploy it abandoned.
+def _lock_job(uow: UnitOfWork, held: DeployLockRecord) -> JobRecord | None:
+    if not held.holder.startswith("job:") or not held.holder[4:].isdigit():
+        return None
+    return uow.job(int(held.holder[4:]))
 
-    Callers hold the lock row first (uow.deploy_lock(lock=True)), then release rows.
+
+def reap_expired_lock(uow: UnitOfWork, ctx: Context) -> Reaped | None:
+    """Clear a deploy lock that no deploy will ever finish; fail the release it left.
+
+    A lock held by a pending promotion job is never reaped, however long its lease has
+    lapsed: that job resumes on any instance, from its last completed step. Callers hold
+    the lock row first (uow.deploy_lock(lock=True)), then release rows.
     """
     held = uow.deploy_lock(lock=True)
-    if held is None or held.is_live(ctx.clock.now()):
+    if held is None:
+        return None
+    job = _lock_job(uow, held)
+    if job is not None and job.status == PENDING:
+        return None
+    if job is None and held.is_live(ctx.clock.now()):
         return None
     uow.release_deploy_lock(held.holder)
     was = fail_in_flight(uow, held.version, BOT) if held.version else None
@@ -78,17 +92,17 @@ def reap_expired_lock(uow: UnitOfWork, ctx: Context) -> Reaped | None:
 
 
 def announce_reaped(ctx: Context, reaped: Reaped) -> None:
+    """Say so in the channel (inside the transaction that reaped it)."""
     lock = reaped.lock
     left = ""
     if reaped.release_state in (State.DEPLOYING, State.VERIFYING):
         left = (
-            f" {lock.version} was `{reaped.release_state}` when its instance stopped; it is now "
-            "`failed`. Check production before promoting anything else."
+            f" {lock.version} was `{reaped.release_state}` with no deploy left to finish it; it "
+            "is now `failed`. Check production before promoting anything else."
         )
     ctx.conversation.announce(
         f":unlock: The production deploy lock for {lock.version} (promoted by <@{lock.actor}>) "
-        f"expired at {in_zone(lock.expires_at, ctx.zone)}: the instance holding it "
-        f"(`{lock.holder}`) stopped renewing it, so it was reclaimed.{left}"
+        f"was held by a deploy that is no longer running, so it was cleared.{left}"
     )
 
 
@@ -101,7 +115,7 @@ def _gate_line(gate: Gate) -> str:
 
 def check(ctx: Context, command: Check) -> None:
     version = str(command.version)
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         release = uow.release(version)
         if release is None:
             ctx.conversation.reply(f"There is no release {version}.")
@@ -120,72 +134,76 @@ def check(ctx: Context, command: Check) -> None:
 
 
 def promote(ctx: Context, command: Promote) -> None:
-    """Policy step 6, gated; then the smoke tests (step 7) and the change log (step 8).
+    """Policy step 6, gated; the deploy, smoke tests and change log run as a durable job.
 
-    Reaping a dead instance's lock, the gates, taking the lock and the move to `deploying`
-    are one transaction, so two instances promoting at once cannot both pass the "no
-    deploy in flight" gate, and no expired lock is taken over unannounced.
+    The gates, taking the lock and the move to `deploying` are one transaction, with the
+    lock row taken first, so two instances promoting at once cannot both pass the "no
+    deploy in flight" gate. The same transaction records the job and its announcements.
     """
     version = str(command.version)
-    token = f"{ctx.instance}:{uuid.uuid4().hex[:8]}"  # this deploy, not just this process
-    refusal = None
-    promoted: ReleaseRecord | None = None
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         if Role.RELEASE_MANAGER not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "promote a release"))
             return
         uow.deploy_lock(lock=True)  # lock order everywhere: the lock row, then release rows
         reaped = reap_expired_lock(uow, ctx)
+        if reaped is not None:
+            announce_reaped(ctx, reaped)
         release = uow.release(version, lock=True)
         if release is None:
-            refusal = f"There is no release {version}."
-        else:
-            gates = promotion_gates(_facts(uow, ctx, release, lock=True), ctx.when)
-            blocked = failing(gates)
-            if blocked:
-                refusal = (
-                    f"{version} cannot be promoted now. Failing gates:\n"
-                    + "\n".join(f"• {g.detail}" for g in blocked)
-                    + f"\n`/release check {version}` shows every gate."
-                )
-            else:
-                taken = uow.acquire_deploy_lock(
-                    token, version, ctx.actor, ctx.policy.deploy_lock_lease
-                )
-                # The gate passed with the lock row held, and an expired holder was reaped.
-                assert taken.acquired and taken.reclaimed_from is None
-                moved = advance(uow, release, Event.PROMOTED, ctx.actor)
-                assert isinstance(moved, ReleaseRecord)  # the approved gate passed
-                promoted = moved
-                skipped = bypassed(gates)
-                approvers = _hotfix_approvers(uow, release) if skipped else ""
-                uow.audit(ctx.actor, "command.promote", release.id, gates=[g.detail for g in gates])
-                if skipped:
-                    uow.audit(
-                        ctx.actor,
-                        "bypass.hotfix",
-                        release.id,
-                        bypassed=[g.detail for g in skipped],
-                        approved_by=approvers,
-                    )
-    if reaped is not None:  # told whatever happens to this promotion
-        announce_reaped(ctx, reaped)
-    if refusal is not None or promoted is None:
-        ctx.conversation.reply(refusal or f"There is no release {version}.")
-        return
-    staging = Deployment(promoted.staging_deployment_id or "", "")
-    preamble = [
-        f":rocket: <@{ctx.actor}> is promoting *{version}* to production: the staging "
-        f"deployment `{staging.id}` that passed regression."
-    ]
+            ctx.conversation.reply(f"There is no release {version}.")
+            return
+        gates = promotion_gates(_facts(uow, ctx, release, lock=True), ctx.when)
+        blocked = failing(gates)
+        if blocked:
+            ctx.conversation.reply(
+                f"{version} cannot be promoted now. Failing gates:\n"
+                + "\n".join(f"• {g.detail}" for g in blocked)
+                + f"\n`/release check {version}` shows every gate."
+            )
+            return
+        _start_deploy(uow, ctx, release, gates)
+
+
+def _start_deploy(uow: UnitOfWork, ctx: Context, release: ReleaseRecord, gates: list[Gate]) -> None:
+    version = release.version
+    staging = release.staging_deployment_id or ""
+    job_id = begin(uow, PROMOTE, release.id, ctx.actor, staging_id=staging)
+    holder = f"job:{job_id}"
+    taken = uow.acquire_deploy_lock(holder, version, ctx.actor, ctx.policy.deploy_lock_lease)
+    # The gate passed with the lock row held, and an ended holder was reaped.
+    assert taken.acquired and taken.reclaimed_from is None
+    live = in_production(uow)
+    replaced = uow.release(live) if live else None
+    row = uow.start_deployment(
+        release.id,
+        "production",
+        replaced=replaced.production_deployment_id if replaced else None,
+        job_id=job_id,
+    )
+    uow.merge_job_data(job_id, deployment_row=row)
+    moved = advance(uow, release, Event.PROMOTED, ctx.actor)
+    assert isinstance(moved, ReleaseRecord)  # the approved gate passed
+    skipped = bypassed(gates)
+    uow.audit(ctx.actor, "command.promote", release.id, gates=[g.detail for g in gates])
     if skipped:
-        preamble.insert(
-            0,
+        approvers = _hotfix_approvers(uow, release)
+        uow.audit(
+            ctx.actor,
+            "bypass.hotfix",
+            release.id,
+            bypassed=[g.detail for g in skipped],
+            approved_by=approvers,
+        )
+        ctx.conversation.announce(
             f":ambulance: *Bypass*: hotfix *{version}* is promoted by <@{ctx.actor}> "
             + "; ".join(g.detail for g in skipped)
-            + f". Approved by {approvers}.",
+            + f". Approved by {approvers}."
         )
-    run_deploy(ctx, promoted, staging, token, preamble)
+    ctx.conversation.announce(
+        f":rocket: <@{ctx.actor}> is promoting *{version}* to production: the staging "
+        f"deployment `{staging}` that passed regression."
+    )
 
 
 def _hotfix_approvers(uow: UnitOfWork, release: ReleaseRecord) -> str:
@@ -196,32 +214,51 @@ def _hotfix_approvers(uow: UnitOfWork, release: ReleaseRecord) -> str:
 
 
 def unlock(ctx: Context, command: Unlock) -> None:
-    with ctx.store.transaction() as uow:
+    """Clear the deploy lock: refused while its deploy is alive and renewing it, unless forced."""
+    with ctx.transaction() as uow:
         if Role.RELEASE_MANAGER not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "clear the deploy lock"))
             return
-        cleared = uow.release_deploy_lock()
-        if cleared is None:
+        held = uow.deploy_lock(lock=True)
+        if held is None:
             ctx.conversation.reply("No production deploy lock is held; nothing was changed.")
             return
+        job = _lock_job(uow, held)
+        alive = held.is_live(ctx.clock.now()) and (job is None or job.status == PENDING)
+        if alive and not command.force:
+            ctx.conversation.reply(
+                f"The deploy of {held.version} (promoted by <@{held.actor}>) is still running and "
+                f"renewed its lock until {in_zone(held.expires_at, ctx.zone)}, so the lock was "
+                "not cleared: two deploys must never overlap. Wait for it, or if you are sure it "
+                f"is stuck, `/release unlock --force <reason>`. Nothing was changed."
+            )
+            return
+        uow.release_deploy_lock()
+        if job is not None and job.status == PENDING:
+            uow.end_job(job.id, CANCELLED, f"deploy lock cleared by {ctx.actor}")
+            row = job.data.get("deployment_row")
+            if row is not None and "production_id" not in job.data:
+                uow.finish_deployment(int(row), "unknown")  # it may yet be serving
         # Nobody owns that deploy any more: it must not stay in flight with no way out.
-        was = fail_in_flight(uow, cleared.version, ctx.actor)
+        was = fail_in_flight(uow, held.version, ctx.actor)
         uow.audit(
             ctx.actor,
-            "deploy_lock.cleared",
+            "deploy_lock.force_cleared" if alive else "deploy_lock.cleared",
             None,
             reason=command.reason,
-            holder=cleared.holder,
-            version=cleared.version,
+            holder=held.holder,
+            version=held.version,
         )
-    left = (
-        f" {cleared.version} was `{was}`; it is now `failed`, and its deploy, if still "
-        "running somewhere, stops at its next step."
-        if was is not None
-        else ""
-    )
-    ctx.conversation.announce(
-        f":unlock: <@{ctx.actor}> cleared the production deploy lock held for {cleared.version} "
-        f"(promoted by <@{cleared.actor}> at {in_zone(cleared.acquired_at, ctx.zone)}): "
-        f"{command.reason}.{left} Check production before the next promotion."
-    )
+        left = (
+            f" {held.version} was `{was}`; it is now `failed`, and its deploy, if still "
+            "running somewhere, stops at its next step."
+            if was is not None
+            else ""
+        )
+        forced = ":warning: *Forced*: " if alive else ""
+        ctx.conversation.announce(
+            f"{forced}:unlock: <@{ctx.actor}> cleared the production deploy lock held for "
+            f"{held.version} (promoted by <@{held.actor}> at "
+            f"{in_zone(held.acquired_at, ctx.zone)}): {command.reason}.{left} Check production "
+            "before the next promotion."
+        )

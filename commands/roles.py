@@ -8,7 +8,7 @@ from release.roles import Role
 
 
 def add(ctx: Context, command: RoleAdd) -> None:
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         if Role.ADMIN not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.ADMIN, "grant roles"))
             return
@@ -16,13 +16,13 @@ def add(ctx: Context, command: RoleAdd) -> None:
             ctx.conversation.reply(f"<@{command.user_id}> already holds {command.role.label}.")
             return
         uow.audit(ctx.actor, "role.granted", user=command.user_id, role=command.role.value)
-    ctx.conversation.announce(
-        f"<@{ctx.actor}> granted <@{command.user_id}> the {command.role.label} role."
-    )
+        ctx.conversation.announce(
+            f"<@{ctx.actor}> granted <@{command.user_id}> the {command.role.label} role."
+        )
 
 
 def remove(ctx: Context, command: RoleRemove) -> None:
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         if Role.ADMIN not in ctx.roles(uow):
             ctx.conversation.reply(refusal_for_role(Role.ADMIN, "revoke roles"))
             return
@@ -46,13 +46,13 @@ def remove(ctx: Context, command: RoleRemove) -> None:
             ctx.conversation.reply(f"<@{command.user_id}> does not hold {command.role.label}.")
             return
         uow.audit(ctx.actor, "role.revoked", user=command.user_id, role=command.role.value)
-    ctx.conversation.announce(
-        f"<@{ctx.actor}> revoked the {command.role.label} role from <@{command.user_id}>."
-    )
+        ctx.conversation.announce(
+            f"<@{ctx.actor}> revoked the {command.role.label} role from <@{command.user_id}>."
+        )
 
 
 def list_roles(ctx: Context, _command: RoleList) -> None:
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         grants = uow.grants()
     holders: dict[Role, list[str]] = {role: [] for role in Role}
     for admin in sorted(ctx.policy.config_admins):

@@ -44,7 +44,7 @@ def _four_eyes(ctx: Context, review: ReviewRecord) -> bool:
 
 def clicked(ctx: Context, review_id: int, decision: Decision) -> ChooseRole | None:
     """A confirmed Approve or Reject click. Returns what to ask next, if anything."""
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         review = _locked_review(uow, review_id)
         if review is None:
             ctx.conversation.reply("That review no longer exists; nothing was recorded.")
@@ -63,8 +63,9 @@ def clicked(ctx: Context, review_id: int, decision: Decision) -> ChooseRole | No
 
 def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason: str) -> None:
     """Record one sign-off; the last approval approves the release, a rejection rejects it."""
+    abandoned = ""
     try:
-        with ctx.store.transaction() as uow:
+        with ctx.transaction() as uow:
             review = _locked_review(uow, review_id)
             if review is None:
                 ctx.conversation.reply("That review no longer exists; nothing was recorded.")
@@ -99,7 +100,6 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
                 details={"review_id": review_id, "role": role.value, "reason": reason.strip()},
             )
             outcome: Event | None = None
-            approvers = ""
             if decision is Decision.REJECT:
                 outcome = Event.REJECTED
             elif signed.all_approved:
@@ -114,21 +114,35 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
                 if isinstance(moved, IllegalTransition):
                     # The release moved on (cancelled, regression failed) while the review was
                     # open: nothing is recorded, and the refusal says why.
-                    ctx.conversation.reply(moved.explain(review.version, "be signed off"))
+                    abandoned = moved.explain(review.version, "be signed off")
                     raise _Abandon
             if outcome is not None:
                 uow.close_review(review_id, "approved" if outcome is Event.APPROVED else "rejected")
-                approvers = signers(uow.review(review_id) or review)
+            verb = "approval" if decision is Decision.APPROVE else "rejection"
+            ctx.conversation.reply(f"Recorded your {verb} of {review.version} as {role.label}.")
+            ctx.conversation.show_review(review_id)
+            _announce_outcome(ctx, uow, review, role, reason, outcome, waiting_for_regression)
     except Conflict:
-        ctx.conversation.reply("Someone signed this review at the same moment; please look again.")
-        ctx.conversation.show_review(review_id)
-        return
+        with ctx.transaction():
+            ctx.conversation.reply(
+                "Someone signed this review at the same moment; please look again."
+            )
+            ctx.conversation.show_review(review_id)
     except _Abandon:
-        return
-    verb = "approval" if decision is Decision.APPROVE else "rejection"
-    ctx.conversation.reply(f"Recorded your {verb} of {review.version} as {role.label}.")
-    ctx.conversation.show_review(review_id)
+        ctx.conversation.reply(abandoned)
+
+
+def _announce_outcome(
+    ctx: Context,
+    uow: UnitOfWork,
+    review: ReviewRecord,
+    role: Role,
+    reason: str,
+    outcome: Event | None,
+    waiting_for_regression: bool,
+) -> None:
     if outcome is Event.APPROVED and review.kind == "hotfix":
+        approvers = signers(uow.review(review.id) or review)
         after = (
             "it may be promoted at any time, inside or outside a window and during a freeze"
             if not waiting_for_regression
@@ -167,7 +181,7 @@ class _Abandon(Exception):
 
 def tick(ctx: Context, review_id: int, selected: set[str]) -> None:
     """The compliance checkboxes now show `selected`: record each item that changed."""
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         review = _locked_review(uow, review_id)
         if review is None:
             ctx.conversation.reply("That review no longer exists; nothing was recorded.")
@@ -191,5 +205,5 @@ def tick(ctx: Context, review_id: int, selected: set[str]) -> None:
                         review_id=review_id,
                         item=item,
                     )
-    # Always re-render: Slack shows the clicker's ticks until the message is updated.
-    ctx.conversation.show_review(review_id)
+        # Always re-render: Slack shows the clicker's ticks until the message is updated.
+        ctx.conversation.show_review(review_id)

@@ -16,7 +16,7 @@ HISTORY_LENGTH = 10
 
 
 def status(ctx: Context, command: Status) -> None:
-    with ctx.store.transaction() as uow:
+    with ctx.transaction() as uow:
         if command.version is None:
             now = ctx.clock.now()
             releases = uow.releases(open_only=True)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from release.lifecycle import Event, IllegalTransition, transition
 from release.records import ReleaseRecord
 from storage.unit_of_work import UnitOfWork
 
 
 def advance(
-    uow: UnitOfWork, release: ReleaseRecord, event: Event, actor: str, **changes: Any
+    uow: UnitOfWork, release: ReleaseRecord, event: Event, actor: str, **details: str
 ) -> ReleaseRecord | IllegalTransition:
     """Apply `event` to `release` (which the caller has locked), or say why not."""
     after = transition(release.state, event)
     if isinstance(after, IllegalTransition):
         return after
-    updated = uow.update_release(release.version, state=after, **changes)
+    updated = uow.move_release(release.version, after)
     uow.audit(
         actor,
         "transition",
@@ -24,5 +22,6 @@ def advance(
         event=event.value,
         from_state=release.state.value,
         to_state=after.value,
+        **details,
     )
     return updated

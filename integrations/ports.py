@@ -10,6 +10,14 @@ class IntegrationError(Exception):
     """An outside system refused or failed; the message is safe to show a user."""
 
 
+class TransientError(IntegrationError):
+    """A failure worth retrying (5xx, 429, a timeout, a reset): the step runs again later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Deployment:
     id: str
@@ -21,6 +29,11 @@ class CheckResult:
     name: str
     passed: bool
     detail: str = ""
+
+
+# Every operation below may be called again after it succeeded (a crash can come between
+# the call and the record of its result): it must then return the same result without
+# doing the work twice.
 
 
 class SourceControl(Protocol):
@@ -47,7 +60,11 @@ class Deployer(Protocol):
         ...
 
     def promote(self, staging: Deployment) -> Deployment:
-        """Promote exactly this staging deployment to production."""
+        """Promote exactly this staging deployment to production.
+
+        If production already serves it (a promotion that was interrupted after it was
+        made), return that production deployment without promoting again.
+        """
         ...
 
 

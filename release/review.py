@@ -7,9 +7,26 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from release.refusal import Refusal
+from release.review_status import (
+    REVIEW_TRANSITIONS,
+    IllegalReviewTransition,
+    ReviewStatus,
+    close,
+)
 from release.roles import Role
 
-__all__ = ["Decision", "Refusal", "Review", "SignOff", "sign", "signable_roles"]
+__all__ = [
+    "REVIEW_TRANSITIONS",
+    "Decision",
+    "IllegalReviewTransition",
+    "Refusal",
+    "Review",
+    "ReviewStatus",
+    "SignOff",
+    "close",
+    "sign",
+    "signable_roles",
+]
 
 
 class Decision(StrEnum):

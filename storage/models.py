@@ -169,3 +169,73 @@ class ScheduledPost(Base):
     claimed_until: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     late: Mapped[bool] = mapped_column(default=False)
+
+
+class OutboxMessage(Base):
+    """Something to say in Slack, recorded with the change that decided it; sent after commit.
+
+    Messages in one lane (the channel, or one person's replies) go out in id order; a
+    message that fails waits with its lane and is retried by any instance.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lane: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | undeliverable
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    reference: Mapped[str] = mapped_column(String(16), default="")
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"), index=True)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """A slow release procedure (staging, notes, promotion) as durable steps.
+
+    `step` is the next step to run; `data` holds what the completed steps returned. Any
+    instance may run a pending job whose claim has lapsed, from its current step.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(
+        String(16), index=True
+    )  # pending | done | failed | cancelled
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class Deployment(Base):
+    """A fact about one deploy: what, where, when, how it ended and what it replaced."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
+    environment: Mapped[str] = mapped_column(String(16))  # staging | production
+    deployment_id: Mapped[str | None] = mapped_column(String(128))
+    url: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed | unknown
+    replaced: Mapped[str | None] = mapped_column(String(128))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))

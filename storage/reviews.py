@@ -101,6 +101,11 @@ class ReviewRepository:
         row.channel_id = channel_id
         row.message_ts = ts
 
+    def forget_review_message(self, review_id: int) -> None:
+        """The message was deleted in Slack: the next render posts a new one."""
+        row = self._session.get_one(models.Review, review_id)
+        row.channel_id = row.message_ts = None
+
     def add_sign_off(
         self, review_id: int, role: Role, user_id: str, decision: Decision, reason: str = ""
     ) -> None:

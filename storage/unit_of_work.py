@@ -7,7 +7,7 @@ release row first (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from release.clock import Clock
+from release.clock import Clock, SystemClock
 from release.lifecycle import State
 from release.records import (
     AuditEntry,
@@ -26,6 +26,8 @@ from release.records import (
 from storage import models
 from storage.cadence import CadenceRepository
 from storage.db import make_sessionmaker
+from storage.jobs import JobRecord, JobRepository
+from storage.outbox import OutboxRepository
 from storage.reviews import ReviewRepository, RoleRepository
 
 
@@ -34,31 +36,67 @@ class Conflict(Exception):
 
 
 class Store:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    """Transactions over one database.
+
+    `clock` is the policy's clock (windows, freezes, the deploy lock, every recorded
+    instant); `timer` paces retries and claims, so a test may stop the policy's clock
+    without stopping retries. Both read the system clock in production.
+    """
+
+    def __init__(self, engine: Engine, clock: Clock, timer: Clock | None = None) -> None:
         self.engine = engine
         self.clock = clock
+        self.timer: Clock = timer or SystemClock()
         self._sessions: sessionmaker[Session] = make_sessionmaker(engine)
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, wake: Callable[[], None]) -> None:
+        """Call `wake` after every commit that recorded a message or a job to run."""
+        self._after_commit.append(wake)
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
         try:
             with self._sessions.begin() as session:
-                yield UnitOfWork(session, self.clock)
+                uow = UnitOfWork(session, self.clock, self.timer)
+                yield uow
         except (IntegrityError, StaleDataError) as error:
             raise Conflict(str(error.__class__.__name__)) from error
+        if uow.has_work:
+            for wake in self._after_commit:
+                wake()
 
     def ping(self) -> None:
         with self._sessions() as session:
             session.execute(select(1))
 
 
-class UnitOfWork(ReviewRepository, RoleRepository, CadenceRepository):
-    def __init__(self, session: Session, clock: Clock) -> None:
+class UnitOfWork(
+    ReviewRepository, RoleRepository, CadenceRepository, OutboxRepository, JobRepository
+):
+    def __init__(self, session: Session, clock: Clock, timer: Clock) -> None:
         self._session = session
         self._clock = clock
+        self._timer = timer
+        self.has_work = False  # a message or a job was recorded: wake the senders
 
     def now(self) -> datetime:
         return self._clock.now()
+
+    def timer_now(self) -> datetime:
+        return self._timer.now()
+
+    def add_message(
+        self, lane: str, kind: str, payload: dict[str, Any], *, release_id: int | None = None
+    ) -> None:
+        super().add_message(lane, kind, payload, release_id=release_id)
+        self.has_work = True
+
+    def add_job(
+        self, kind: str, release_id: int, *, actor: str, step: str, data: dict[str, Any]
+    ) -> JobRecord:
+        self.has_work = True
+        return super().add_job(kind, release_id, actor=actor, step=step, data=data)
 
     # -- releases ---------------------------------------------------------------
 
@@ -67,6 +105,11 @@ class UnitOfWork(ReviewRepository, RoleRepository, CadenceRepository):
         if lock:
             query = query.with_for_update()
         return self._session.scalars(query).one_or_none()
+
+    def release_by_id(self, release_id: int, *, lock: bool = False) -> ReleaseRecord | None:
+        query = select(models.Release).where(models.Release.id == release_id)
+        row = self._session.scalars(query.with_for_update() if lock else query).one_or_none()
+        return _release(row) if row else None
 
     def release(self, version: str, *, lock: bool = False) -> ReleaseRecord | None:
         row = self._release_row(version, lock=lock)
@@ -99,13 +142,43 @@ class UnitOfWork(ReviewRepository, RoleRepository, CadenceRepository):
         self._session.flush()
         return _release(row)
 
-    def update_release(self, version: str, **changes: Any) -> ReleaseRecord:
+    def _changed(self, version: str) -> models.Release:
         row = self._release_row(version, lock=True)
         if row is None:
             raise LookupError(version)
-        for name, value in changes.items():
-            setattr(row, name, value.value if isinstance(value, State) else value)
         row.updated_at = self.now()
+        return row
+
+    def move_release(self, version: str, state: State) -> ReleaseRecord:
+        row = self._changed(version)
+        row.state = state.value
+        self._session.flush()
+        return _release(row)
+
+    def set_regression(
+        self, version: str, *, passed: bool, staging_deployment_id: str
+    ) -> ReleaseRecord:
+        """A regression result belongs to the staging build it tested."""
+        row = self._changed(version)
+        row.regression_passed, row.staging_deployment_id = passed, staging_deployment_id
+        self._session.flush()
+        return _release(row)
+
+    def set_staging_deployment(self, version: str, deployment_id: str) -> ReleaseRecord:
+        row = self._changed(version)
+        row.staging_deployment_id = deployment_id
+        self._session.flush()
+        return _release(row)
+
+    def set_production_deployment(self, version: str, deployment_id: str) -> ReleaseRecord:
+        row = self._changed(version)
+        row.production_deployment_id = deployment_id
+        self._session.flush()
+        return _release(row)
+
+    def set_notes(self, version: str, notes: str) -> ReleaseRecord:
+        row = self._changed(version)
+        row.notes = notes
         self._session.flush()
         return _release(row)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from release.lifecycle import State
 from tests.harness import (
     MANAGER,
     QA,
@@ -221,10 +222,17 @@ def test_a_live_deploy_lock_refuses_a_second_deploy_and_unlock_clears_it(bot: Ha
     bot.run(QA, "unlock I think it is stuck")
     bot.wait_told(QA, "Only a Release Manager may clear the deploy lock")
     bot.run(MANAGER, "unlock instance was redeployed mid-deploy")
+    refusal = bot.wait_told(MANAGER, "is still running and renewed its lock").text
+    assert "`/release unlock --force <reason>`" in refusal and "Nothing was changed" in refusal
+    assert bot.rows("SELECT holder FROM deploy_locks")[0][0] == "other-instance"
+    bot.run(MANAGER, "unlock --force instance was redeployed mid-deploy")
     said = bot.wait_said("cleared the production deploy lock held for v1.3.9").text
+    assert said.startswith(":warning: *Forced*")
     assert "instance was redeployed mid-deploy" in said
     assert (
-        bot.rows("SELECT COUNT(*) FROM audit_events WHERE action = 'deploy_lock.cleared'")[0][0]
+        bot.rows("SELECT COUNT(*) FROM audit_events WHERE action = 'deploy_lock.force_cleared'")[0][
+            0
+        ]
         == 1
     )
     bot.run(MANAGER, "promote v1.4.0")
@@ -237,12 +245,12 @@ def test_a_lock_left_by_a_dead_instance_is_reclaimed_and_announced(bot: Harness)
     store = bot.local.runtime.services.store
     with store.transaction() as uow:
         uow.acquire_deploy_lock("dead-instance", "v1.4.0", MANAGER, timedelta(minutes=5))
-        uow.update_release("v1.4.0", state="deploying")
+        uow.move_release("v1.4.0", State.DEPLOYING)
     bot.clock.set(aest("2026-11-24 10:36"))  # the lease ran out a minute ago
     bot.ticker.tick()
-    said = bot.wait_said("expired at Tue 24 Nov 2026 10:35 AEST").text
-    assert "(`dead-instance`) stopped renewing it, so it was reclaimed" in said
-    assert "v1.4.0 was `deploying` when its instance stopped; it is now `failed`" in said
+    said = bot.wait_said("The production deploy lock for v1.4.0").text
+    assert "held by a deploy that is no longer running, so it was cleared" in said
+    assert "v1.4.0 was `deploying` with no deploy left to finish it; it is now `failed`" in said
     assert bot.state("v1.4.0") == "failed"
     assert bot.rows("SELECT holder FROM deploy_locks")[0][0] is None
 
@@ -262,7 +270,8 @@ def test_unlock_fails_the_deploy_nobody_owns_any_more(bot: Harness) -> None:
     bot.approved()
     with bot.local.runtime.services.store.transaction() as uow:
         uow.acquire_deploy_lock("dead-instance:1", "v1.4.0", MANAGER, timedelta(minutes=5))
-        uow.update_release("v1.4.0", state="deploying")
+        uow.move_release("v1.4.0", State.DEPLOYING)
+    bot.clock.set(aest("2026-11-24 10:36"))  # nobody renewed it: its holder is gone
     bot.run(MANAGER, "unlock the instance was killed mid-deploy")
     said = bot.wait_said("cleared the production deploy lock held for v1.4.0").text
     assert "v1.4.0 was `deploying`; it is now `failed`" in said

@@ -3,13 +3,21 @@
 It answers the methods the bot calls with Slack's shapes, checks arguments the way Slack
 does (token, required and unknown arguments, expired trigger IDs, unknown messages),
 and keeps every message, ephemeral and modal so a console or a test can read them.
+
+Tests can also make it fail every way Slack does: an HTTP error status (`fail_next`), an
+`ok: false` answer (`fail_with`), a slow answer (`hang_next`), a dropped connection
+(`reset_next`), a lasting outage (`fail_always` / `heal`) and a message someone deleted
+(`delete_message`). Every call is recorded in `calls`, failed or not.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import secrets
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -107,6 +115,32 @@ class OpenedView:
     view: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Fault:
+    status: int = 200
+    payload: dict[str, Any] | None = None  # None: the call is processed as usual
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds the answer is held back
+    reset: bool = False  # drop the connection instead of answering
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    payload: dict[str, Any]
+    headers: dict[str, str]
+    delay: float = 0.0
+    reset: bool = False
+
+
+def _http_fault(status: int, error: str | None, headers: dict[str, str] | None) -> _Fault:
+    if error is None:
+        error = {429: "ratelimited"}.get(status, "internal_error" if status >= 500 else "error")
+    if headers is None:
+        headers = {"Retry-After": "1"} if status == 429 else {}
+    return _Fault(status, {"ok": False, "error": error}, headers)
+
+
 @dataclass
 class _ResponseUrl:
     channel: str
@@ -135,7 +169,10 @@ class FakeSlack:
         self.events = 0  # bumps on everything the bot says; a console waits for quiet
         self._triggers: dict[str, tuple[str, float]] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
-        self._failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._faults: dict[str, list[_Fault]] = {}  # one-shot faults, by method or "*"
+        self._outages: dict[str, _Fault] = {}  # lasting faults, by method or "*"
+        self._succeeded: set[int] = set()  # indexes into `calls` that were answered ok
+        self._stopping = threading.Event()  # wakes hung handlers on stop()
         self._server: ThreadingHTTPServer | None = None
         self.app_token = "xapp-console"  # noqa: S105 (the fake's own stand-in token)
         self.socket_mode_url = ""  # where apps.connections.open sends a Socket Mode client
@@ -149,30 +186,41 @@ class FakeSlack:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
-                status, payload, headers = fake._handle(
+                reply = fake._handle(
                     self.path,
                     self.headers.get("Content-Type", ""),
                     self.headers.get("Authorization", ""),
                     raw,
                 )
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                stopped = reply.delay > 0 and fake._stopping.wait(reply.delay)
+                if reply.reset or stopped:  # an RST, with no HTTP response at all
+                    self.close_connection = True
+                    linger = struct.pack("ii", 1, 0)
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.connection.close()
+                    return
+                body = json.dumps(reply.payload).encode()
+                with contextlib.suppress(ConnectionError):  # a client that gave up waiting
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(body)
 
             def log_message(self, *_args: Any) -> None:
                 pass
 
+        self._stopping.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve = self._server.serve_forever
+        threading.Thread(target=serve, args=(0.05,), daemon=True).start()  # stop() in 0.05s
         return self.api_url
 
     def stop(self) -> None:
+        self._stopping.set()  # hung handlers drop their connections at once
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -201,19 +249,85 @@ class FakeSlack:
             self._response_urls[token] = _ResponseUrl(channel, user)
         return f"{self.base_url}/response/{token}"
 
+    # Faults. `method` is a Web API method such as "chat.postMessage", or "*" for every
+    # method. Queued one-shot faults are used up in order (the method's own before "*"'s),
+    # and come before a lasting outage.
+
     def fail_next(
         self,
         method: str,
         *,
         status: int = 429,
-        error: str = "ratelimited",
+        error: str | None = None,
         headers: dict[str, str] | None = None,
+        times: int = 1,
     ) -> None:
-        """Make the next call of `method` fail as Slack would (429 with Retry-After by default)."""
+        """Fail the next `times` calls of `method` with HTTP `status` and `{ok: false}`.
+
+        `error` defaults to "ratelimited" for 429 and "internal_error" for 5xx; `headers`
+        default to `Retry-After: 1` for 429 and none otherwise.
+        """
+        self._queue(method, _http_fault(status, error, headers), times)
+
+    def fail_with(self, method: str, error: str, *, times: int = 1) -> None:
+        """Answer the next `times` calls with HTTP 200 `{"ok": false, "error": error}`."""
+        self._queue(method, _Fault(payload={"ok": False, "error": error}), times)
+
+    def hang_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Hold back the answer to the next `times` calls for `seconds`.
+
+        The call takes effect at once (a message is posted, and counts in `sent`); only
+        the answer is late, as when Slack did the work but the client timed out.
+        """
+        self._queue(method, _Fault(delay=seconds), times)
+
+    def reset_next(self, method: str, *, times: int = 1) -> None:
+        """Reset the connection of the next `times` calls without answering (no effect)."""
+        self._queue(method, _Fault(reset=True), times)
+
+    def fail_always(self, method: str, status: int = 500, *, error: str | None = None) -> None:
+        """Fail every call of `method` ("*": of all methods) as `fail_next` does, until `heal`."""
         with self._lock:
-            self._failures.setdefault(method, []).append(
-                (status, {"ok": False, "error": error}, headers or {"Retry-After": "1"})
-            )
+            self._outages[method] = _http_fault(status, error, None)
+
+    def heal(self, method: str | None = None) -> None:
+        """End the outage of `method` and drop its queued faults (None: of every method)."""
+        with self._lock:
+            for faults in (self._outages, self._faults):
+                if method is None:
+                    faults.clear()
+                else:
+                    faults.pop(method, None)
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Delete a message as a person would in Slack; later updates get message_not_found."""
+        with self._lock:
+            del self.messages[(channel, ts)]
+            self._lock.notify_all()
+
+    def count(self, method: str) -> int:
+        """How many calls of `method` arrived, failed ones included."""
+        with self._lock:
+            return sum(m == method for m, _ in self.calls)
+
+    def sent(self, method: str) -> list[dict[str, Any]]:
+        """The arguments of the calls of `method` that Slack answered with ok: true."""
+        with self._lock:
+            return [
+                args
+                for i, (m, args) in enumerate(self.calls)
+                if m == method and i in self._succeeded
+            ]
+
+    def _queue(self, method: str, fault: _Fault, times: int) -> None:
+        with self._lock:
+            self._faults.setdefault(method, []).extend([fault] * times)
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        for key in (method, "*"):
+            if self._faults.get(key):
+                return self._faults[key].pop(0)
+        return self._outages.get(method) or self._outages.get("*")
 
     def channel_messages(self, channel: str) -> list[Message]:
         with self._lock:
@@ -249,20 +363,30 @@ class FakeSlack:
 
     # -- the HTTP side ----------------------------------------------------------------
 
-    def _handle(
-        self, path: str, content_type: str, authorization: str, raw: str
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _handle(self, path: str, content_type: str, authorization: str, raw: str) -> _Reply:
         if path.startswith("/response/"):
-            return self._respond(path.removeprefix("/response/"), raw)
+            return _Reply(*self._respond(path.removeprefix("/response/"), raw))
         method = path.removeprefix("/api/")
         args = _parse_args(content_type, raw)
         token = authorization.removeprefix("Bearer ").strip() or str(args.pop("token", ""))
         args.pop("token", None)
         with self._lock:
+            index = len(self.calls)
             self.calls.append((method, args))
-            failures = self._failures.get(method)
-            if failures:
-                return failures.pop(0)
+            fault = self._take_fault(method) or _Fault()
+        if fault.payload is not None or fault.reset:
+            return _Reply(
+                fault.status, fault.payload or {}, fault.headers, fault.delay, fault.reset
+            )
+        status, payload, headers = self._call(method, token, args)
+        if payload.get("ok"):
+            with self._lock:
+                self._succeeded.add(index)
+        return _Reply(status, payload, headers, fault.delay)
+
+    def _call(
+        self, method: str, token: str, args: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != expected:
             return 200, {"ok": False, "error": "invalid_auth"}, {}

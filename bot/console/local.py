@@ -31,6 +31,7 @@ class LocalBot:
     thread: threading.Thread
     url: str
     ticker: Ticker | None = None
+    shared_fake: bool = False  # another bot owns the fake Slack and stops it
 
     @classmethod
     def start(
@@ -41,10 +42,14 @@ class LocalBot:
         clock: Clock | None = None,
         integrations: Integrations | None = None,
         scheduler: bool = False,
+        fake: FakeSlack | None = None,
         **settings: object,
     ) -> LocalBot:
-        fake = FakeSlack(bot_token=BOT_TOKEN)
-        fake.start()
+        """A bot on loopback; given `fake`, a second instance beside the bot already on it."""
+        shared = fake is not None
+        if fake is None:
+            fake = FakeSlack(bot_token=BOT_TOKEN)
+            fake.start()
         config = Settings.model_validate(
             {
                 "slack_bot_token": BOT_TOKEN,
@@ -69,17 +74,13 @@ class LocalBot:
             time.sleep(0.01)
         url = f"http://127.0.0.1:{port}"
         simulator = SlackSimulator(f"{url}/slack/events", SIGNING_SECRET, fake, CHANNEL_ID)
-        ticker = None
-        if scheduler:
-            ticker = Ticker(runtime.services, config.scheduler_tick_seconds)
-            ticker.start()
-        return cls(fake, runtime, simulator, server, thread, url, ticker)
+        runtime.start(scheduler=scheduler)
+        return cls(fake, runtime, simulator, server, thread, url, runtime.ticker, shared)
 
     def stop(self) -> None:
-        if self.ticker is not None:
-            self.ticker.stop()
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.server.should_exit = True  # its lifespan closes the runtime
+        self.thread.join(timeout=30)
         self.simulator.close()
         self.runtime.close()
-        self.fake.stop()
+        if not self.shared_fake:
+            self.fake.stop()

@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.outcome import fit
 from release.records import ReleaseRecord, ReviewRecord
 from release.review import Decision
 from release.roles import Role
@@ -42,6 +43,9 @@ class SignOffModal(StrEnum):
     REASON = "reason"
 
 
+#: Slack's Block Kit limits: a section's text, one of its fields, a header.
+SECTION_LIMIT, FIELD_LIMIT, HEADER_LIMIT = 3000, 2000, 150
+
 _CLOSED = {
     "approved": ":white_check_mark: *Approved.* Every role signed off.",
     "rejected": ":x: *Rejected.* This review is closed.",
@@ -59,7 +63,7 @@ def _role_field(review: ReviewRecord, role: Role) -> MarkdownTextObject:
         state = f":white_check_mark: approved by <@{signed.user_id}>"
     else:
         state = f":x: rejected by <@{signed.user_id}>: {signed.reason}"
-    return MarkdownTextObject(text=f"*{role.label}*\n{state}")
+    return MarkdownTextObject(text=fit(f"*{role.label}*\n{state}", FIELD_LIMIT))
 
 
 def review_message(
@@ -78,14 +82,19 @@ def review_message(
         f"*Release notes*\n{notes}"
     )
     blocks: list[Block] = [
-        HeaderBlock(text=f"{title}: {version}"),
-        SectionBlock(text=MarkdownTextObject(text=about)),
+        HeaderBlock(text=fit(f"{title}: {version}", HEADER_LIMIT, "…")),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=fit(about, SECTION_LIMIT, f"…\n_(cut: `/release status {version}`)_")
+            )
+        ),
         SectionBlock(fields=[_role_field(review, role) for role in review.required_roles]),
     ]
     if review.compliance_items:
         ticked = [f"{i}" for i, item in enumerate(review.compliance_items) if item in review.ticked]
         options = [
-            Option(value=str(i), text=item) for i, item in enumerate(review.compliance_items)
+            Option(value=str(i), text=fit(item, 75, "…"))
+            for i, item in enumerate(review.compliance_items)
         ]
         blocks.append(
             SectionBlock(
@@ -110,14 +119,17 @@ def review_message(
             blocks.append(
                 SectionBlock(
                     text=MarkdownTextObject(
-                        text="\n".join(
-                            (
-                                ":ballot_box_with_check: "
-                                if item in review.ticked
-                                else ":white_large_square: "
-                            )
-                            + item
-                            for item in review.compliance_items
+                        text=fit(
+                            "\n".join(
+                                (
+                                    ":ballot_box_with_check: "
+                                    if item in review.ticked
+                                    else ":white_large_square: "
+                                )
+                                + item
+                                for item in review.compliance_items
+                            ),
+                            SECTION_LIMIT,
                         )
                     )
                 )

@@ -99,7 +99,7 @@ def test_a_locked_release_makes_concurrent_writers_wait_their_turn(store: Store)
             with store.transaction() as uow:
                 current = uow.release("v1.4.0", lock=True)
                 assert current is not None
-                uow.update_release("v1.4.0", reason=current.reason + str(n))
+                uow.set_notes("v1.4.0", current.notes + str(n))
         except BaseException as error:  # noqa: BLE001 (reported below)
             errors.append(error)
 
@@ -112,7 +112,7 @@ def test_a_locked_release_makes_concurrent_writers_wait_their_turn(store: Store)
     with store.transaction() as uow:
         final = uow.release("v1.4.0")
     assert final is not None
-    assert sorted(final.reason) == [str(n) for n in range(8)]
+    assert sorted(final.notes) == [str(n) for n in range(8)]
 
 
 def test_a_fresh_review_supersedes_the_open_one(store: Store) -> None:

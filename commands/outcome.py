@@ -1,0 +1,110 @@
+"""What a command decided to say. Recorded in its transaction; Slack hears it after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from storage.unit_of_work import Store, UnitOfWork
+
+ANNOUNCE, REPLY, REVIEW = "announce", "reply", "review"
+#: Slack shows about this much of a message's text; longer text is cut (see `fit`).
+MESSAGE_LIMIT = 4000
+_MORE = "…\n_(cut to fit Slack; `/release status` has the rest)_"
+
+
+def fit(text: str, limit: int, more: str = _MORE) -> str:
+    """`text` cut to at most `limit` characters, ending with a pointer to the rest."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(more))] + more
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One thing to show in Slack: a channel message, a reply to one person, a review."""
+
+    kind: str
+    lane: str
+    payload: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.payload.get("text", ""))
+
+
+class Outcome:
+    """The conversation a command speaks through; it never touches the network.
+
+    Inside `ctx.transaction()` every word is recorded with the change that decided it
+    (the outbox), so a rolled-back change says nothing and a committed one is never
+    lost. `effects` lists what was committed, for tests and other surfaces.
+    """
+
+    def __init__(
+        self, store: Store, channel_id: str, user_id: str, response_url: str | None = None
+    ) -> None:
+        self._store = store
+        self.channel_id = channel_id
+        self.user_id = user_id
+        self.response_url = response_url
+        self.effects: list[Effect] = []
+        self._uow: UnitOfWork | None = None
+        self._pending: list[Effect] = []
+
+    @contextmanager
+    def recording(self) -> Iterator[UnitOfWork]:
+        """A transaction whose words are recorded with its changes, and kept once committed."""
+        if self._uow is not None:  # already inside one: share it
+            yield self._uow
+            return
+        pending: list[Effect] = []
+        with self._store.transaction() as uow:
+            self._uow, self._pending = uow, pending
+            try:
+                yield uow
+            finally:
+                self._uow = None
+        self.effects.extend(pending)
+
+    def reply(self, text: str) -> None:
+        """Tell only the person who acted (ephemeral)."""
+        payload = {
+            "channel": self.channel_id,
+            "user": self.user_id,
+            "text": fit(text, MESSAGE_LIMIT),
+        }
+        if self.response_url:
+            payload["response_url"] = self.response_url
+        self._record(Effect(REPLY, f"reply:{self.user_id}", payload))
+
+    def announce(self, text: str) -> None:
+        """Tell the release channel."""
+        self._record(
+            Effect(
+                ANNOUNCE, f"channel:{self.channel_id}", {"channel": self.channel_id, "text": text}
+            )
+        )
+
+    def show_review(self, review_id: int) -> None:
+        """Post the review's message, or bring it up to date, from the database as it is then."""
+        self._record(
+            Effect(
+                REVIEW,
+                f"channel:{self.channel_id}",
+                {"channel": self.channel_id, "review_id": review_id},
+            )
+        )
+
+    post_review = show_review
+
+    def _record(self, effect: Effect) -> None:
+        if self._uow is not None:
+            self._uow.add_message(effect.lane, effect.kind, effect.payload)
+            self._pending.append(effect)
+            return
+        # Said outside a transaction (a refusal after a read): record it on its own.
+        with self.recording():
+            self._record(effect)

@@ -1,0 +1,9 @@
+"""Every durable procedure a job can run, by the kind its rows are stored under."""
+
+from __future__ import annotations
+
+from commands.deploy import PROMOTE
+from commands.jobs import Procedure
+from commands.lifecycle import NOTES, STAGE
+
+PROCEDURES: dict[str, Procedure] = {p.kind: p for p in (STAGE, NOTES, PROMOTE)}

@@ -1,0 +1,168 @@
+"""Repository methods for the outbox: messages recorded in a transaction, sent after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage import models
+
+PENDING, SENT, UNDELIVERABLE = "pending", "sent", "undeliverable"
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: int
+    lane: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    last_error: str = ""
+    reference: str = ""
+    release_id: int | None = None
+
+
+class OutboxRepository:
+    _session: Session
+
+    def now(self) -> datetime:
+        raise NotImplementedError
+
+    def timer_now(self) -> datetime:
+        raise NotImplementedError
+
+    def add_message(
+        self, lane: str, kind: str, payload: dict[str, Any], *, release_id: int | None = None
+    ) -> None:
+        """Record a message to send once this transaction commits."""
+        now = self.timer_now()
+        self._session.add(
+            models.OutboxMessage(
+                lane=lane,
+                kind=kind,
+                payload=payload,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                last_error="",
+                reference="",
+                release_id=release_id,
+                created_at=now,
+            )
+        )
+
+    def lane_heads(self, limit: int = 100) -> list[OutboxRecord]:
+        """The oldest pending message of each lane, where it is due and nobody is sending it."""
+        now = self.timer_now()
+        first = (
+            select(func.min(models.OutboxMessage.id))
+            .where(models.OutboxMessage.status == PENDING)
+            .group_by(models.OutboxMessage.lane)
+        )
+        rows = self._session.scalars(
+            select(models.OutboxMessage)
+            .where(models.OutboxMessage.id.in_(first))
+            .where(models.OutboxMessage.next_attempt_at <= now)
+            .where(
+                (models.OutboxMessage.claimed_until.is_(None))
+                | (models.OutboxMessage.claimed_until <= now)
+            )
+            .order_by(models.OutboxMessage.id)
+            .limit(limit)
+        )
+        return [_record(r) for r in rows]
+
+    def claim_message(self, message_id: int, holder: str, lease: timedelta) -> bool:
+        """Claim one message for sending: True for exactly one claimant at a time."""
+        now = self.timer_now()
+        result = self._session.execute(
+            update(models.OutboxMessage)
+            .where(
+                models.OutboxMessage.id == message_id,
+                models.OutboxMessage.status == PENDING,
+                (models.OutboxMessage.claimed_until.is_(None))
+                | (models.OutboxMessage.claimed_until <= now),
+            )
+            .values(claimed_by=holder, claimed_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def _claimed(self, message_id: int, holder: str) -> models.OutboxMessage | None:
+        row = self._session.get(models.OutboxMessage, message_id, with_for_update=True)
+        if row is None or row.status != PENDING or row.claimed_by != holder:
+            return None
+        return row
+
+    def message_sent(self, message_id: int, holder: str) -> bool:
+        row = self._claimed(message_id, holder)
+        if row is None:
+            return False
+        row.status, row.sent_at = SENT, self.timer_now()
+        row.claimed_by = row.claimed_until = None
+        row.attempts += 1
+        return True
+
+    def message_retry(self, message_id: int, holder: str, delay: timedelta, error: str) -> None:
+        row = self._claimed(message_id, holder)
+        if row is None:
+            return
+        row.attempts += 1
+        row.last_error = error[:500]
+        row.next_attempt_at = self.timer_now() + delay
+        row.claimed_by = row.claimed_until = None
+
+    def message_undeliverable(
+        self, message_id: int, holder: str, error: str, reference: str
+    ) -> OutboxRecord | None:
+        row = self._claimed(message_id, holder)
+        if row is None:
+            return None
+        row.status, row.last_error, row.reference = UNDELIVERABLE, error[:500], reference
+        row.attempts += 1
+        row.claimed_by = row.claimed_until = None
+        return _record(row)
+
+    def rewrite_message(self, message_id: int, payload: dict[str, Any]) -> None:
+        row = self._session.get_one(models.OutboxMessage, message_id)
+        row.payload = payload
+
+    def release_message_claims(self, holder: str) -> int:
+        """Hand back every message `holder` claimed (a clean shutdown)."""
+        result = self._session.execute(
+            update(models.OutboxMessage)
+            .where(
+                models.OutboxMessage.claimed_by == holder,
+                models.OutboxMessage.status == PENDING,
+            )
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def undelivered(self, *, release_id: int | None = None, limit: int = 5) -> list[OutboxRecord]:
+        """Messages still waiting to go out, or given up on, newest first."""
+        query = select(models.OutboxMessage).where(models.OutboxMessage.status != SENT)
+        if release_id is not None:
+            query = query.where(models.OutboxMessage.release_id == release_id)
+        rows = self._session.scalars(query.order_by(models.OutboxMessage.id.desc()).limit(limit))
+        return [_record(r) for r in rows]
+
+
+def _record(row: models.OutboxMessage) -> OutboxRecord:
+    return OutboxRecord(
+        id=row.id,
+        lane=row.lane,
+        kind=row.kind,
+        payload=dict(row.payload),
+        attempts=row.attempts,
+        created_at=row.created_at,
+        last_error=row.last_error,
+        reference=row.reference,
+        release_id=row.release_id,
+    )
