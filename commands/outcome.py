@@ -84,7 +84,9 @@ class Outcome:
         """Tell the release channel."""
         self._record(
             Effect(
-                ANNOUNCE, f"channel:{self.channel_id}", {"channel": self.channel_id, "text": text}
+                ANNOUNCE,
+                f"channel:{self.channel_id}",
+                {"channel": self.channel_id, "text": fit(text, MESSAGE_LIMIT)},
             )
         )
 

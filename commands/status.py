@@ -11,6 +11,8 @@ from release.freezes import Freeze
 from release.lifecycle import WAITING_FOR
 from release.records import AuditEntry, DeployLockRecord, ReleaseRecord, ReviewRecord
 from release.windows import next_window, window_at
+from storage.jobs import JobRecord
+from storage.outbox import OutboxRecord
 
 HISTORY_LENGTH = 10
 
@@ -23,6 +25,7 @@ def status(ctx: Context, command: Status) -> None:
             freezes = uow.freezes(ending_after=now)
             lock = uow.deploy_lock()
             lines = [_cadence(ctx, now, freezes, lock), _overview(releases)]
+            lines += _undelivered(uow.undelivered(limit=5))
             ctx.conversation.reply("\n".join(lines))
             return
         version = str(command.version)
@@ -34,7 +37,41 @@ def status(ctx: Context, command: Status) -> None:
             return
         reviews = uow.reviews_of(release.id)
         history = uow.history(release.id, HISTORY_LENGTH)
-    ctx.conversation.reply(_detail(release, reviews[-1] if reviews else None, history))
+        steps = _steps(uow.jobs_of(release.id))
+    ctx.conversation.reply(
+        "\n".join([_detail(release, reviews[-1] if reviews else None, history), *steps])
+    )
+
+
+def _undelivered(messages: list[OutboxRecord]) -> list[str]:
+    """Messages the bot decided but Slack has not taken (yet, or for good)."""
+    lines = []
+    waiting = [m for m in messages if not m.reference]
+    lost = [m for m in messages if m.reference]
+    if waiting:
+        lines.append(
+            f":hourglass: {len(waiting)} message(s) are waiting for Slack and are being retried "
+            f"(last error: {waiting[0].last_error or 'none yet'})."
+        )
+    for message in lost:
+        lines.append(
+            f":warning: A {message.kind} message could not be delivered ({message.last_error}; "
+            f"ref `{message.reference}` in the bot's log): "
+            + (f"“{message.payload['text'][:200]}”" if "text" in message.payload else "")
+        )
+    return lines
+
+
+def _steps(jobs: list[JobRecord]) -> list[str]:
+    """Where the release's slow work stands, when something is under way or went wrong."""
+    lines = []
+    for job in jobs:
+        if job.status == "pending":
+            retry = f", retrying after: {job.last_error}" if job.last_error else ""
+            lines.append(f":gear: {job.kind}: at step `{job.step}`{retry}.")
+        elif job.status in ("failed", "cancelled"):
+            lines.append(f":x: {job.kind} {job.status} at step `{job.step}`: {job.last_error}")
+    return lines
 
 
 def _cadence(

@@ -147,7 +147,7 @@ class Harness:
         return [e.text for e in self.fake.ephemerals_for(user)]
 
     def wait_review(
-        self, version: str, *, nth: int = 1, title: str = "Readiness review"
+        self, version: str, *, nth: int = 1, title: str = "Readiness review", timeout: float = 10
     ) -> Message:
         """The `nth` review message of `version` (a hotfix's title is "Hotfix approval")."""
 
@@ -159,7 +159,7 @@ class Harness:
             ]
             return reviews[nth - 1] if len(reviews) >= nth else None
 
-        return self.fake.wait_for(find)
+        return self.fake.wait_for(find, timeout)
 
     def current(self, message: Message) -> Message:
         return self.fake.messages[(message.channel, message.ts)]

@@ -1,0 +1,199 @@
+"""Real `python app.py` processes killed mid-step: the release resumes and nothing happens twice."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.console.fake_slack import FakeSlack
+from bot.console.simulator import SlackSimulator
+from tests.processes import CHANNEL, SECRET, free_port, launch, stop, wait_healthy
+
+ALWAYS_OPEN = {  # a window every day, all day: promotion is gated by the lock alone
+    "RELEASE_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
+    "RELEASE_WINDOW_START": "00:00",
+    "RELEASE_WINDOW_MINUTES": "1440",
+}
+CAST = {
+    "UMANAGER": "release_manager",
+    "UQA": "qa",
+    "UTL": "tech_lead",
+    "UCS": "client_success",
+    "USEC": "security",
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    slack = FakeSlack(bot_token="xoxb-recovery")
+    slack.start()
+    yield slack
+    slack.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/release_bot.sqlite3"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def _env(url: str) -> dict[str, str]:
+    return {
+        **ALWAYS_OPEN,
+        "DATABASE_URL": url,
+        "DRY_RUN_DEPLOY_SECONDS": "4",
+        "SCHEDULER_TICK_SECONDS": "3600",
+        "JOB_LEASE_SECONDS": "3",
+    }
+
+
+def _said(fake: FakeSlack, fragment: str) -> list[str]:
+    return [m.text for m in fake.channel_messages(CHANNEL) if fragment in m.text]
+
+
+def _scalar(url: str, sql: str) -> object:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar()
+    finally:
+        engine.dispose()
+
+
+class Bot:
+    """One `python app.py` on a port of its own, and a simulator signing requests for it."""
+
+    def __init__(self, home: Path, fake: FakeSlack, url: str) -> None:
+        self.port = free_port()
+        self.process = launch(home, fake, PORT=str(self.port), **_env(url))
+        wait_healthy(self.process, self.port)
+        self.sim = SlackSimulator(
+            f"http://127.0.0.1:{self.port}/slack/events", SECRET, fake, CHANNEL
+        )
+
+    def stop(self) -> str:
+        self.sim.close()
+        return stop(self.process)
+
+
+def _to_staging(bot: Bot, fake: FakeSlack) -> None:
+    for user, role in CAST.items():
+        bot.sim.command("UADMIN", f"role add <@{user}> {role}")
+        fake.wait_for(lambda user=user: _said(fake, f"granted <@{user}>"))
+    bot.sim.command("UMANAGER", "start v1.4.0")
+
+
+def _approve(bot: Bot, fake: FakeSlack) -> None:
+    fake.wait_for(lambda: _said(fake, "*v1.4.0* is on staging"), timeout=30)
+    bot.sim.command("UQA", "regression v1.4.0 pass <https://ci.example.com/r/1>")
+    review = fake.wait_for(
+        lambda: next(
+            (m for m in fake.channel_messages(CHANNEL) if m.text.startswith("Readiness review")),
+            None,
+        ),
+        timeout=20,
+    )
+    for user in ("UTL", "UQA", "UCS", "USEC"):
+        bot.sim.click(user, fake.messages[(review.channel, review.ts)], "review_approve")
+        fake.wait_for(
+            lambda user=user: any(
+                "Recorded your approval" in e.text for e in fake.ephemerals_for(user)
+            )
+        )
+    fake.wait_for(lambda: _said(fake, "*v1.4.0* is approved"))
+
+
+def test_a_bot_killed_during_the_staging_deploy_finishes_it_after_a_restart(
+    tmp_path: Path, fake: FakeSlack, url: str
+) -> None:
+    first = Bot(tmp_path, fake, url)
+    logs = []
+    try:
+        _to_staging(first, fake)
+        fake.wait_for(lambda: _said(fake, "started *v1.4.0*"))
+        time.sleep(1.5)  # inside the 4-second staging deploy
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(10)
+        assert _scalar(url, "SELECT state FROM releases") == "planned"
+    finally:
+        logs.append(first.stop())
+    second = Bot(tmp_path, fake, url)
+    try:
+        fake.wait_for(lambda: _said(fake, "*v1.4.0* is on staging"), timeout=30)
+        time.sleep(1)
+        assert len(_said(fake, "*v1.4.0* is on staging")) == 1
+        assert len(_said(fake, "started *v1.4.0*")) == 1
+        assert _scalar(url, "SELECT state FROM releases") == "staging"
+        assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
+    finally:
+        logs.append(second.stop())
+    assert all("Traceback" not in log for log in logs), logs
+
+
+def test_sigterm_during_a_production_deploy_exits_in_time_and_the_restart_releases_it(
+    tmp_path: Path, fake: FakeSlack, url: str
+) -> None:
+    first = Bot(tmp_path, fake, url)
+    logs = []
+    try:
+        _to_staging(first, fake)
+        _approve(first, fake)
+        first.sim.command("UMANAGER", "promote v1.4.0")
+        fake.wait_for(lambda: _said(fake, ":rocket:"), timeout=20)
+        time.sleep(1)  # inside the 4-second production deploy
+        began = time.monotonic()
+        first.process.send_signal(signal.SIGTERM)
+        first.process.wait(30)
+        assert time.monotonic() - began < 25
+        # It was not reaped to `failed`: it is mid-flight, and resumable.
+        assert _scalar(url, "SELECT state FROM releases") in ("deploying", "verifying")
+    finally:
+        logs.append(first.stop())
+    second = Bot(tmp_path, fake, url)
+    try:
+        fake.wait_for(lambda: _said(fake, ":tada: *v1.4.0* is released"), timeout=40)
+        time.sleep(1)
+        assert _scalar(url, "SELECT state FROM releases") == "released"
+        assert len(_said(fake, ":rocket:")) == 1
+        assert len(_said(fake, ":tada:")) == 1
+        assert _scalar(url, "SELECT COUNT(*) FROM deployments") == 1
+        assert _scalar(url, "SELECT outcome FROM deployments") == "succeeded"
+        assert _scalar(url, "SELECT holder FROM deploy_locks") is None
+    finally:
+        logs.append(second.stop())
+    assert "handed" in logs[0] or "stopped" in logs[0], logs[0]
+    assert all("Traceback" not in log for log in logs), logs
+
+
+def test_a_live_instance_takes_over_a_promotion_whose_instance_was_killed(
+    tmp_path: Path, fake: FakeSlack, url: str
+) -> None:
+    first, second = Bot(tmp_path, fake, url), Bot(tmp_path, fake, url)
+    logs = []
+    try:
+        _to_staging(first, fake)
+        _approve(first, fake)
+        first.sim.command("UMANAGER", "promote v1.4.0")
+        fake.wait_for(lambda: _said(fake, ":rocket:"), timeout=20)
+        deadline = time.monotonic() + 20
+        while _scalar(url, "SELECT claimed_by FROM jobs WHERE kind = 'promote'") is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        holder = _scalar(url, "SELECT claimed_by FROM jobs WHERE kind = 'promote'")
+        victim = first if str(first.process.pid) in str(holder) else second
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait(10)
+        fake.wait_for(lambda: _said(fake, ":tada: *v1.4.0* is released"), timeout=40)
+        time.sleep(1)
+        assert len(_said(fake, ":tada:")) == 1
+        assert _scalar(url, "SELECT COUNT(*) FROM deployments") == 1
+        assert _scalar(url, "SELECT state FROM releases") == "released"
+    finally:
+        logs += [first.stop(), second.stop()]
+    assert all("Traceback" not in log for log in logs), logs
