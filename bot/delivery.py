@@ -22,6 +22,7 @@ from bot.pump import Claimed, Pump
 from bot.views.review import review_message
 from commands.errors import incident_id
 from commands.outcome import ANNOUNCE, REPLY, REVIEW
+from release.audit import AuditAction
 from storage.outbox import OutboxRecord
 from storage.unit_of_work import Store
 
@@ -182,7 +183,7 @@ class Delivery(Pump):
             if given_up is not None:
                 uow.audit(
                     "release-bot",
-                    "delivery.undeliverable",
+                    AuditAction.DELIVERY_UNDELIVERABLE,
                     None,
                     message_id=message.id,
                     kind=message.kind,

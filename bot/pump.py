@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy.exc import DBAPIError
+
 log = logging.getLogger(__name__)
 
 Claimed = list[tuple[str, Callable[[], None]]]
@@ -77,6 +79,13 @@ class Pump:
     def _run(self, key: str, work: Callable[[], None]) -> None:
         try:
             work()
+        except DBAPIError as error:  # the database went away mid-step: the claim lapses
+            log.warning(
+                "%s: %s could not be recorded (database: %s); it is retried",
+                self.name,
+                key,
+                type(error.orig).__name__ if error.orig else type(error).__name__,
+            )
         except Exception:
             log.exception("%s: %s stopped unexpectedly; it is retried", self.name, key)
         finally:

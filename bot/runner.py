@@ -14,6 +14,7 @@ from commands.context import Context
 from commands.deploy import why
 from commands.jobs import Procedure
 from integrations.ports import IntegrationError, TransientError
+from release.audit import AuditAction
 from storage.jobs import CANCELLED, JobRecord
 from storage.unit_of_work import Store
 
@@ -128,7 +129,7 @@ class JobRunner(Pump):
                 uow.job_retry(job.id, timedelta(seconds=delay), what)
                 uow.audit(
                     "release-bot",
-                    "step.retried",
+                    AuditAction.STEP_RETRIED,
                     job.release_id,
                     job=job.kind,
                     step=job.step,
@@ -142,7 +143,7 @@ class JobRunner(Pump):
                 return
             uow.audit(
                 "release-bot",
-                "step.failed",
+                AuditAction.STEP_FAILED,
                 job.release_id,
                 job=job.kind,
                 step=job.step,

@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.services import Services
 from commands.production import announce_reaped, reap_expired_lock
 from commands.scheduled import compose
+from release.audit import AuditAction
 from release.schedule import DuePost, due_posts
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class Ticker:
             )
             uow.audit(
                 BOT,
-                "scheduled_post.sent",
+                AuditAction.SCHEDULED_POST_SENT,
                 None,
                 kind=post.kind.value,
                 key=post.key,

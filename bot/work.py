@@ -40,8 +40,9 @@ def guarded(tell: Callable[[str], None], fn: Callable[..., T], *args: Any) -> T 
         log.exception("unexpected error (ref %s)", ref)
         try:
             tell(
-                f"Something went wrong on my side (ref `{ref}`); what was already announced "
-                "stands and nothing else was done. Please tell the bot's operators."
+                f"Something went wrong on my side (ref `{ref}`). Whatever was recorded before "
+                "it is announced in the channel, and `/release status` shows where things "
+                "stand. Please tell the bot's operators."
             )
         except Exception:
             log.exception("could not tell the user about ref %s", ref)

@@ -12,6 +12,8 @@ from commands.outcome import Outcome
 from commands.timefmt import when
 from integrations import Integrations
 from release.clock import Clock
+from release.permissions import Action
+from release.permissions import refusal as permission_refusal
 from release.policy import Policy
 from release.roles import Role
 from storage.unit_of_work import Store, UnitOfWork
@@ -40,16 +42,15 @@ class Context:
         with self.conversation.recording() as uow:
             yield uow
 
+    def refused(self, uow: UnitOfWork, action: Action) -> bool:
+        """Refuse (and say why) when the actor may not take `action`: release.permissions."""
+        refusal = permission_refusal(action, self.roles(uow))
+        if refusal is not None:
+            self.conversation.reply(refusal.reason)
+        return refusal is not None
+
     def roles(self, uow: UnitOfWork) -> set[Role]:
         held = uow.roles_of(self.actor)
         if self.actor in self.policy.config_admins:
             held.add(Role.ADMIN)
         return held
-
-
-def refusal_for_role(needed: Role, doing: str) -> str:
-    article = "an" if needed.label[0] in "AEIOU" else "a"
-    return (
-        f"Only {article} {needed.label} may {doing}, and you do not hold that role. "
-        f"An admin can grant it with `/release role add @you {needed.value}`. Nothing was changed."
-    )

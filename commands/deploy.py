@@ -16,6 +16,7 @@ from commands.jobs import Procedure, Result, Step
 from commands.live import fail_in_flight
 from commands.transitions import advance
 from integrations.ports import CheckResult, Deployment, IntegrationError, TransientError
+from release.audit import AuditAction
 from release.lifecycle import Event, IllegalTransition
 from release.records import ReleaseRecord
 from storage.jobs import JobRecord
@@ -94,7 +95,9 @@ def _deployed(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> 
 
 def _deployed_after_unlock(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> None:
     release = _keep_deployment(uow, job, result)
-    uow.audit(BOT, "deployment.recorded", release.id, deployment_id=result["production_id"])
+    uow.audit(
+        BOT, AuditAction.DEPLOYMENT_RECORDED, release.id, deployment_id=result["production_id"]
+    )
     ctx.conversation.announce(
         f":warning: The promotion of *{release.version}* finished after its deploy lock was "
         f"cleared: production now serves it (`{result['production_id']}`). It stays "
@@ -183,7 +186,7 @@ def _fail(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
     if was is None:
         log.warning("after %s left flight: %s", release.version, what)
         return
-    uow.audit(BOT, "release.failed", release.id, detail=what)
+    uow.audit(BOT, AuditAction.RELEASE_FAILED, release.id, detail=what)
     log.warning("release %s failed: %s", release.version, what)
     ctx.conversation.announce(
         f":rotating_light: *{release.version}* failed: {what}. Production may need a rollback."

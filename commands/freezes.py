@@ -6,11 +6,10 @@ from datetime import UTC
 
 from commands.context import Context
 from commands.parser import FreezeAdd, FreezeCancel, FreezeList
+from release.audit import AuditAction
 from release.freezes import Freeze, FreezeRequest, check_freeze, describe_notice, freeze_days
+from release.permissions import Action, permitted
 from release.refusal import Refusal
-from release.roles import Role
-
-_MAY_SCHEDULE = {Role.RELEASE_MANAGER, Role.RELIABILITY}
 
 
 def describe(freeze: Freeze, ctx: Context) -> str:
@@ -22,13 +21,9 @@ def describe(freeze: Freeze, ctx: Context) -> str:
 
 def add(ctx: Context, command: FreezeAdd) -> None:
     with ctx.transaction() as uow:
-        held = ctx.roles(uow)
-        if not held & _MAY_SCHEDULE:
-            ctx.conversation.reply(
-                "Only a Release Manager or a Reliability Partner may schedule a freeze. "
-                "Nothing was changed."
-            )
+        if ctx.refused(uow, Action.FREEZE_SCHEDULE):
             return
+        held = ctx.roles(uow)
         uow.lock_freezes()  # two freezes scheduled at once cannot both pass the overlap check
         now = ctx.clock.now()
         accepted = check_freeze(
@@ -36,7 +31,7 @@ def add(ctx: Context, command: FreezeAdd) -> None:
                 command.first_day,
                 command.last_day,
                 command.reason,
-                by_reliability=Role.RELIABILITY in held,
+                by_reliability=permitted(Action.FREEZE_SCHEDULE_SHORT_NOTICE, held),
             ),
             now,
             ctx.zone,
@@ -55,7 +50,7 @@ def add(ctx: Context, command: FreezeAdd) -> None:
         notice = describe_notice(freeze.starts.astimezone(UTC) - now.astimezone(UTC))
         uow.audit(
             ctx.actor,
-            "freeze.scheduled",
+            AuditAction.FREEZE_SCHEDULED,
             None,
             freeze_id=freeze.id,
             starts=freeze.starts.isoformat(),
@@ -66,7 +61,11 @@ def add(ctx: Context, command: FreezeAdd) -> None:
         )
         if freeze.short_notice:
             uow.audit(
-                ctx.actor, "bypass.short_notice_freeze", None, freeze_id=freeze.id, notice=notice
+                ctx.actor,
+                AuditAction.BYPASS_SHORT_NOTICE_FREEZE,
+                None,
+                freeze_id=freeze.id,
+                notice=notice,
             )
         ctx.conversation.announce(
             f":snowflake: Freeze {describe(freeze, ctx)}, scheduled by <@{ctx.actor}>. From "
@@ -97,11 +96,7 @@ def list_freezes(ctx: Context, _command: FreezeList) -> None:
 
 def cancel(ctx: Context, command: FreezeCancel) -> None:
     with ctx.transaction() as uow:
-        if not ctx.roles(uow) & _MAY_SCHEDULE:
-            ctx.conversation.reply(
-                "Only a Release Manager or a Reliability Partner may cancel a freeze. "
-                "Nothing was changed."
-            )
+        if ctx.refused(uow, Action.FREEZE_CANCEL):
             return
         existing = uow.freeze(command.freeze_id)
         if existing is None or existing.ends <= ctx.clock.now():
@@ -112,7 +107,9 @@ def cancel(ctx: Context, command: FreezeCancel) -> None:
             return
         freeze = uow.cancel_freeze(command.freeze_id, by=ctx.actor)
         assert freeze is not None
-        uow.audit(ctx.actor, "freeze.cancelled", None, freeze_id=freeze.id, reason=freeze.reason)
+        uow.audit(
+            ctx.actor, AuditAction.FREEZE_CANCELLED, None, freeze_id=freeze.id, reason=freeze.reason
+        )
         ctx.conversation.announce(
             f":sunny: <@{ctx.actor}> cancelled freeze {describe(freeze, ctx)}. Its announcements "
             "will not be posted."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from commands.context import Context, refusal_for_role
+from commands.context import Context
 from commands.jobs import begin
 from commands.lifecycle import STAGE, refused_as_started
 from commands.live import in_production
 from commands.parser import Hotfix
-from release.roles import Role
-from release.versions import Version, parse_version
+from release.audit import AuditAction
+from release.hotfixes import next_hotfix
+from release.permissions import Action
 from storage.unit_of_work import Conflict
 
 
@@ -16,8 +17,7 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
     version = str(command.version)
     try:
         with ctx.transaction() as uow:
-            if Role.RELEASE_MANAGER not in ctx.roles(uow):
-                ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "start a hotfix"))
+            if ctx.refused(uow, Action.HOTFIX):
                 return
             if refused_as_started(uow, ctx, version):
                 return
@@ -28,7 +28,7 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
                     "hotfix. Start a regular release with `/release start`."
                 )
                 return
-            expected = _next_patch(live, {r.version for r in uow.releases()})
+            expected = next_hotfix(live, {r.version for r in uow.releases()})
             if command.version != expected:
                 ctx.conversation.reply(
                     f"A hotfix must be the next patch of {live}, which is in production: use "
@@ -43,7 +43,9 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
                 reason=command.reason,
             )
             review = uow.open_review(release.id, opened_by=ctx.actor, kind="hotfix")
-            uow.audit(ctx.actor, "command.hotfix", release.id, reason=command.reason, base=live)
+            uow.audit(
+                ctx.actor, AuditAction.COMMAND_HOTFIX, release.id, reason=command.reason, base=live
+            )
             ctx.conversation.announce(
                 f":ambulance: <@{ctx.actor}> started hotfix *{version}* on top of {live}: "
                 f"{command.reason}\nIt needs a Reliability Partner and a Client Success Lead to "
@@ -54,13 +56,3 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
             begin(uow, STAGE, release.id, ctx.actor, base=live)
     except Conflict:
         ctx.conversation.reply(f"{version} was started by someone else a moment ago.")
-
-
-def _next_patch(live: str, taken: set[str]) -> Version:
-    """The first patch above `live` that no release (even a cancelled one) has used."""
-    current = parse_version(live)
-    assert current is not None
-    candidate = Version(current.major, current.minor, current.patch + 1)
-    while str(candidate) in taken:
-        candidate = Version(candidate.major, candidate.minor, candidate.patch + 1)
-    return candidate

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from commands.context import Context, refusal_for_role
+from commands.context import Context
 from commands.jobs import Procedure, Result, Step, begin
 from commands.live import in_production
 from commands.parser import Cancel, OpenReview, Regression, Start
 from commands.transitions import advance
 from integrations.ports import IntegrationError, TransientError
+from release.audit import AuditAction
 from release.lifecycle import Event, IllegalTransition, State, transition
+from release.permissions import Action
 from release.records import ReleaseRecord, ReviewRecord
-from release.roles import Role
+from release.review_status import ReviewStatus
 from release.versions import Version, is_newer
 from storage.jobs import FAILED, JobRecord
 from storage.unit_of_work import Conflict, UnitOfWork
@@ -42,7 +44,7 @@ def refused_as_started(uow: UnitOfWork, ctx: Context, version: str) -> bool:
     jobs = [j for j in uow.jobs_of(existing.id) if j.kind == STAGE.kind]
     if existing.state is State.PLANNED and jobs and jobs[-1].status == FAILED:
         begin(uow, STAGE, existing.id, ctx.actor, base=jobs[-1].data.get("base", "main"))
-        uow.audit(ctx.actor, "command.start", existing.id, version=version, retry=True)
+        uow.audit(ctx.actor, AuditAction.COMMAND_START, existing.id, version=version, retry=True)
         ctx.conversation.announce(
             f"<@{ctx.actor}> is retrying *{version}*: creating `{existing.branch}`, bumping "
             "the version and deploying it to staging."
@@ -59,8 +61,7 @@ def start(ctx: Context, command: Start) -> None:
     version = str(command.version)
     try:
         with ctx.transaction() as uow:
-            if Role.RELEASE_MANAGER not in ctx.roles(uow):
-                ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "start a release"))
+            if ctx.refused(uow, Action.START):
                 return
             if refused_as_started(uow, ctx, version):
                 return
@@ -74,7 +75,7 @@ def start(ctx: Context, command: Start) -> None:
             release = uow.add_release(
                 version, kind="regular", branch=command.version.branch, started_by=ctx.actor
             )
-            uow.audit(ctx.actor, "command.start", release.id, version=version)
+            uow.audit(ctx.actor, AuditAction.COMMAND_START, release.id, version=version)
             ctx.conversation.announce(
                 f"<@{ctx.actor}> started *{version}*: creating `{release.branch}` from `main`, "
                 "bumping the version and deploying it to staging."
@@ -142,7 +143,7 @@ def _on_staging(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -
 
 def _staging_failed(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
     release = _release_of(uow, job)
-    uow.audit(BOT, "staging.failed", release.id, error=what, step=job.step)
+    uow.audit(BOT, AuditAction.STAGING_FAILED, release.id, error=what, step=job.step)
     if release.state is not State.PLANNED:
         return
     again = "hotfix" if release.kind == "hotfix" else "start"
@@ -176,8 +177,7 @@ def regression(ctx: Context, command: Regression) -> None:
     version = str(command.version)
     event = Event.REGRESSION_PASSED if command.passed else Event.REGRESSION_FAILED
     with ctx.transaction() as uow:
-        if Role.QA not in ctx.roles(uow):
-            ctx.conversation.reply(refusal_for_role(Role.QA, "record regression results"))
+        if ctx.refused(uow, Action.REGRESSION):
             return
         known = _locked_release(uow, ctx, version)
     if known is None:
@@ -211,14 +211,14 @@ def regression(ctx: Context, command: Regression) -> None:
         )
         uow.audit(
             ctx.actor,
-            "command.regression",
+            AuditAction.COMMAND_REGRESSION,
             release.id,
             outcome="pass" if command.passed else "fail",
             report_url=command.report_url,
         )
         if not command.passed:
             # A failing run voids any review, and an approval already won: re-approve a fix.
-            for old in uow.close_reviews(release.id, "voided", approved_too=True):
+            for old in uow.close_reviews(release.id, ReviewStatus.VOIDED, approved_too=True):
                 ctx.conversation.show_review(old.id)
             ctx.conversation.announce(
                 f":x: Regression *failed* on staging for *{version}* "
@@ -229,7 +229,7 @@ def regression(ctx: Context, command: Regression) -> None:
         if release.kind == "hotfix":
             review, approved = _hotfix_after_regression(uow, ctx, moved)
         else:
-            for old in uow.close_reviews(release.id, "voided"):
+            for old in uow.close_reviews(release.id, ReviewStatus.VOIDED):
                 ctx.conversation.show_review(old.id)
             review = uow.open_review(
                 release.id, opened_by=ctx.actor, compliance_items=_compliance(ctx, command.version)
@@ -253,7 +253,7 @@ def _hotfix_after_regression(
     """A hotfix's approvals may come before its regression: honour them, or ask for them."""
     reviews = uow.reviews_of(release.id)
     latest = reviews[-1] if reviews else None
-    if latest is not None and latest.status == "approved":
+    if latest is not None and latest.status == ReviewStatus.APPROVED:
         advance(uow, release, Event.APPROVED, BOT)
         return None, True
     if latest is not None and latest.is_open:
@@ -312,8 +312,7 @@ def _compliance(ctx: Context, version: Version) -> tuple[str, ...]:
 def open_review(ctx: Context, command: OpenReview) -> None:
     version = str(command.version)
     with ctx.transaction() as uow:
-        if Role.RELEASE_MANAGER not in ctx.roles(uow):
-            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "open a review"))
+        if ctx.refused(uow, Action.OPEN_REVIEW):
             return
         release = _locked_release(uow, ctx, version)
         if release is None:
@@ -333,7 +332,7 @@ def open_review(ctx: Context, command: OpenReview) -> None:
         if isinstance(moved, IllegalTransition):
             ctx.conversation.reply(moved.explain(version, "open a fresh review"))
             return
-        superseded = uow.reviews_of(release.id, status="open")
+        superseded = uow.reviews_of(release.id, status=ReviewStatus.OPEN)
         if release.kind == "hotfix":
             # A hotfix is reviewed by its own two roles, never the readiness four: their
             # approval is what allows it to skip a window or a freeze.
@@ -342,7 +341,7 @@ def open_review(ctx: Context, command: OpenReview) -> None:
             review = uow.open_review(
                 release.id, opened_by=ctx.actor, compliance_items=_compliance(ctx, command.version)
             )
-        uow.audit(ctx.actor, "command.review", release.id, review_id=review.id)
+        uow.audit(ctx.actor, AuditAction.COMMAND_REVIEW, release.id, review_id=review.id)
         for old in superseded:
             ctx.conversation.show_review(old.id)
         what = "hotfix approval" if release.kind == "hotfix" else "readiness review"
@@ -353,8 +352,7 @@ def open_review(ctx: Context, command: OpenReview) -> None:
 def cancel(ctx: Context, command: Cancel) -> None:
     version = str(command.version)
     with ctx.transaction() as uow:
-        if Role.RELEASE_MANAGER not in ctx.roles(uow):
-            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "cancel a release"))
+        if ctx.refused(uow, Action.CANCEL):
             return
         release = _locked_release(uow, ctx, version)
         if release is None:
@@ -363,8 +361,8 @@ def cancel(ctx: Context, command: Cancel) -> None:
         if isinstance(moved, IllegalTransition):
             ctx.conversation.reply(moved.explain(version, "be cancelled"))
             return
-        closed = uow.close_reviews(release.id, "cancelled")
-        uow.audit(ctx.actor, "command.cancel", release.id, reason=command.reason)
+        closed = uow.close_reviews(release.id, ReviewStatus.CANCELLED)
+        uow.audit(ctx.actor, AuditAction.COMMAND_CANCEL, release.id, reason=command.reason)
         for review in closed:
             ctx.conversation.show_review(review.id)
         ctx.conversation.announce(

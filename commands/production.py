@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from commands.context import Context, refusal_for_role
+from commands.context import Context
 from commands.deploy import BOT, PROMOTE
 from commands.jobs import begin
 from commands.live import fail_in_flight, in_production
@@ -13,11 +13,13 @@ from commands.parser import Check, Promote, Unlock
 from commands.sign_off import signers
 from commands.timefmt import in_zone
 from commands.transitions import advance
+from release.audit import AuditAction
 from release.freezes import freeze_at
 from release.gates import Gate, PromotionFacts, bypassed, failing, promotion_gates
 from release.lifecycle import Event, State
+from release.permissions import Action
 from release.records import DeployLockRecord, ReleaseRecord
-from release.roles import Role
+from release.review_status import ReviewStatus
 from release.windows import next_window, window_at
 from storage.jobs import CANCELLED, PENDING, JobRecord
 from storage.unit_of_work import UnitOfWork
@@ -82,7 +84,7 @@ def reap_expired_lock(uow: UnitOfWork, ctx: Context) -> Reaped | None:
     release = uow.release(held.version) if held.version else None
     uow.audit(
         BOT,
-        "deploy_lock.reclaimed",
+        AuditAction.DEPLOY_LOCK_RECLAIMED,
         release.id if release else None,
         holder=held.holder,
         version=held.version,
@@ -142,8 +144,7 @@ def promote(ctx: Context, command: Promote) -> None:
     """
     version = str(command.version)
     with ctx.transaction() as uow:
-        if Role.RELEASE_MANAGER not in ctx.roles(uow):
-            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "promote a release"))
+        if ctx.refused(uow, Action.PROMOTE):
             return
         uow.deploy_lock(lock=True)  # lock order everywhere: the lock row, then release rows
         reaped = reap_expired_lock(uow, ctx)
@@ -185,12 +186,12 @@ def _start_deploy(uow: UnitOfWork, ctx: Context, release: ReleaseRecord, gates: 
     moved = advance(uow, release, Event.PROMOTED, ctx.actor)
     assert isinstance(moved, ReleaseRecord)  # the approved gate passed
     skipped = bypassed(gates)
-    uow.audit(ctx.actor, "command.promote", release.id, gates=[g.detail for g in gates])
+    uow.audit(ctx.actor, AuditAction.COMMAND_PROMOTE, release.id, gates=[g.detail for g in gates])
     if skipped:
         approvers = _hotfix_approvers(uow, release)
         uow.audit(
             ctx.actor,
-            "bypass.hotfix",
+            AuditAction.BYPASS_HOTFIX,
             release.id,
             bypassed=[g.detail for g in skipped],
             approved_by=approvers,
@@ -207,7 +208,7 @@ def _start_deploy(uow: UnitOfWork, ctx: Context, release: ReleaseRecord, gates: 
 
 
 def _hotfix_approvers(uow: UnitOfWork, release: ReleaseRecord) -> str:
-    approved = uow.reviews_of(release.id, status="approved")
+    approved = uow.reviews_of(release.id, status=ReviewStatus.APPROVED)
     if not approved:
         return "nobody on record"
     return signers(approved[-1])
@@ -216,8 +217,7 @@ def _hotfix_approvers(uow: UnitOfWork, release: ReleaseRecord) -> str:
 def unlock(ctx: Context, command: Unlock) -> None:
     """Clear the deploy lock: refused while its deploy is alive and renewing it, unless forced."""
     with ctx.transaction() as uow:
-        if Role.RELEASE_MANAGER not in ctx.roles(uow):
-            ctx.conversation.reply(refusal_for_role(Role.RELEASE_MANAGER, "clear the deploy lock"))
+        if ctx.refused(uow, Action.FORCE_UNLOCK if command.force else Action.UNLOCK):
             return
         held = uow.deploy_lock(lock=True)
         if held is None:
@@ -243,7 +243,7 @@ def unlock(ctx: Context, command: Unlock) -> None:
         was = fail_in_flight(uow, held.version, ctx.actor)
         uow.audit(
             ctx.actor,
-            "deploy_lock.force_cleared" if alive else "deploy_lock.cleared",
+            AuditAction.DEPLOY_LOCK_FORCE_CLEARED if alive else AuditAction.DEPLOY_LOCK_CLEARED,
             None,
             reason=command.reason,
             holder=held.holder,

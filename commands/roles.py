@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from commands.context import Context, refusal_for_role
+from commands.context import Context
 from commands.parser import RoleAdd, RoleList, RoleRemove
+from release.audit import AuditAction
+from release.permissions import Action
 from release.roles import Role
 
 
 def add(ctx: Context, command: RoleAdd) -> None:
     with ctx.transaction() as uow:
-        if Role.ADMIN not in ctx.roles(uow):
-            ctx.conversation.reply(refusal_for_role(Role.ADMIN, "grant roles"))
+        if ctx.refused(uow, Action.GRANT_ROLE):
             return
         if not uow.grant(command.user_id, command.role, by=ctx.actor):
             ctx.conversation.reply(f"<@{command.user_id}> already holds {command.role.label}.")
             return
-        uow.audit(ctx.actor, "role.granted", user=command.user_id, role=command.role.value)
+        uow.audit(
+            ctx.actor, AuditAction.ROLE_GRANTED, user=command.user_id, role=command.role.value
+        )
         ctx.conversation.announce(
             f"<@{ctx.actor}> granted <@{command.user_id}> the {command.role.label} role."
         )
@@ -23,8 +26,7 @@ def add(ctx: Context, command: RoleAdd) -> None:
 
 def remove(ctx: Context, command: RoleRemove) -> None:
     with ctx.transaction() as uow:
-        if Role.ADMIN not in ctx.roles(uow):
-            ctx.conversation.reply(refusal_for_role(Role.ADMIN, "revoke roles"))
+        if ctx.refused(uow, Action.REVOKE_ROLE):
             return
         if command.role is Role.ADMIN and command.user_id in ctx.policy.config_admins:
             ctx.conversation.reply(
@@ -45,7 +47,9 @@ def remove(ctx: Context, command: RoleRemove) -> None:
         if not uow.revoke(command.user_id, command.role):
             ctx.conversation.reply(f"<@{command.user_id}> does not hold {command.role.label}.")
             return
-        uow.audit(ctx.actor, "role.revoked", user=command.user_id, role=command.role.value)
+        uow.audit(
+            ctx.actor, AuditAction.ROLE_REVOKED, user=command.user_id, role=command.role.value
+        )
         ctx.conversation.announce(
             f"<@{ctx.actor}> revoked the {command.role.label} role from <@{command.user_id}>."
         )

@@ -10,6 +10,7 @@ from commands.timefmt import in_zone
 from release.freezes import freeze_at
 from release.lifecycle import State
 from release.records import ReleaseRecord
+from release.review_status import ReviewStatus
 from release.schedule import DuePost, PostKind
 from storage.unit_of_work import UnitOfWork
 
@@ -36,7 +37,7 @@ def _needs(uow: UnitOfWork, release: ReleaseRecord) -> str:
     if release.state is State.APPROVED:
         return f"ready: `/release promote {release.version}`"
     if release.state is State.IN_REVIEW:
-        open_reviews = uow.reviews_of(release.id, status="open")
+        open_reviews = uow.reviews_of(release.id, status=ReviewStatus.OPEN)
         pending = open_reviews[-1].rules().pending_roles() if open_reviews else ()
         return "needs sign-off from " + (", ".join(r.label for r in pending) or "nobody")
     return {

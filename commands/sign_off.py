@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 from commands.context import Context
 from commands.transitions import advance
+from release.audit import AuditAction
+from release.hotfixes import needs_four_eyes
 from release.lifecycle import Event, IllegalTransition, State
+from release.permissions import tick_refusal
 from release.records import ReviewRecord
 from release.review import Decision, Refusal, SignOff, sign, signable_roles
+from release.review_status import ReviewStatus
 from release.roles import Role
 from release.windows import next_window, window_at
 from storage.unit_of_work import Conflict, UnitOfWork
@@ -39,7 +43,7 @@ def signers(review: ReviewRecord) -> str:
 
 def _four_eyes(ctx: Context, review: ReviewRecord) -> bool:
     """A hotfix needs two different people whatever FOUR_EYES says: the policy names two roles."""
-    return ctx.policy.four_eyes or review.kind == "hotfix"
+    return needs_four_eyes(hotfix=review.kind == "hotfix", configured=ctx.policy.four_eyes)
 
 
 def clicked(ctx: Context, review_id: int, decision: Decision) -> ChooseRole | None:
@@ -84,7 +88,7 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
             uow.add_sign_off(review_id, role, ctx.actor, decision, reason.strip())
             uow.audit(
                 ctx.actor,
-                "sign_off",
+                AuditAction.SIGN_OFF,
                 release.id,
                 review_id=review_id,
                 role=role.value,
@@ -117,7 +121,10 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
                     abandoned = moved.explain(review.version, "be signed off")
                     raise _Abandon
             if outcome is not None:
-                uow.close_review(review_id, "approved" if outcome is Event.APPROVED else "rejected")
+                uow.close_review(
+                    review_id,
+                    ReviewStatus.APPROVED if outcome is Event.APPROVED else ReviewStatus.REJECTED,
+                )
             verb = "approval" if decision is Decision.APPROVE else "rejection"
             ctx.conversation.reply(f"Recorded your {verb} of {review.version} as {role.label}.")
             ctx.conversation.show_review(review_id)
@@ -186,21 +193,20 @@ def tick(ctx: Context, review_id: int, selected: set[str]) -> None:
         if review is None:
             ctx.conversation.reply("That review no longer exists; nothing was recorded.")
             return
-        may_tick = set(review.required_roles) | {Role.RELEASE_MANAGER}
+        refusal = tick_refusal(review.required_roles, ctx.roles(uow))
         if not review.is_open:
             ctx.conversation.reply("This review is closed; the checklist was not changed.")
-        elif not ctx.roles(uow) & may_tick:
-            ctx.conversation.reply(
-                "Only a reviewer or a release manager may tick compliance items; "
-                "the checklist was not changed."
-            )
+        elif refusal is not None:
+            ctx.conversation.reply(refusal.reason)
         else:
             for item in review.compliance_items:
                 ticked = item in selected
                 if uow.set_tick(review_id, item, ctx.actor, ticked):
                     uow.audit(
                         ctx.actor,
-                        "compliance.ticked" if ticked else "compliance.unticked",
+                        AuditAction.COMPLIANCE_TICKED
+                        if ticked
+                        else AuditAction.COMPLIANCE_UNTICKED,
                         review.release_id,
                         review_id=review_id,
                         item=item,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from release.audit import AuditAction
 from release.lifecycle import Event, IllegalTransition, transition
 from release.records import ReleaseRecord
 from storage.unit_of_work import UnitOfWork
@@ -17,7 +18,7 @@ def advance(
     updated = uow.move_release(release.version, after)
     uow.audit(
         actor,
-        "transition",
+        AuditAction.TRANSITION,
         release.id,
         event=event.value,
         from_state=release.state.value,

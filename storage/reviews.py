@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from release.records import Grant, ReviewRecord, SignOffRecord
 from release.review import Decision
+from release.review_status import IllegalReviewTransition, ReviewStatus, close
 from release.roles import Role
 from storage import models
 
@@ -35,13 +36,13 @@ class ReviewRepository:
                 models.Review.release_id == release_id, models.Review.status == "open"
             )
         ):
-            old.status = "superseded"
+            old.status = _closed(old.status, ReviewStatus.SUPERSEDED)
             old.closed_at = self.now()
             old.revision += 1
         row = models.Review(
             release_id=release_id,
             kind=kind,
-            status="open",
+            status=ReviewStatus.OPEN.value,
             opened_by=opened_by,
             opened_at=self.now(),
             compliance_items=list(compliance_items),
@@ -72,26 +73,28 @@ class ReviewRepository:
         return [r for i in ids if (r := self.review(i)) is not None]
 
     def close_reviews(
-        self, release_id: int, status: str, *, approved_too: bool = False
+        self, release_id: int, status: ReviewStatus, *, approved_too: bool = False
     ) -> list[ReviewRecord]:
         """Close the open review (and an approved one, when `approved_too`) as `status`."""
-        closing = ["open", "approved"] if approved_too else ["open"]
+        closing = (
+            [ReviewStatus.OPEN, ReviewStatus.APPROVED] if approved_too else [ReviewStatus.OPEN]
+        )
         closed = []
         for row in self._session.scalars(
             select(models.Review).where(
                 models.Review.release_id == release_id, models.Review.status.in_(closing)
             )
         ):
-            row.status = status
+            row.status = _closed(row.status, status)
             row.closed_at = self.now()
             row.revision += 1
             closed.append(row.id)
         self._session.flush()
         return [r for i in closed if (r := self.review(i)) is not None]
 
-    def close_review(self, review_id: int, status: str) -> None:
+    def close_review(self, review_id: int, status: ReviewStatus) -> None:
         row = self._session.get_one(models.Review, review_id)
-        row.status = status
+        row.status = _closed(row.status, status)
         row.closed_at = self.now()
         row.revision += 1
         self._session.flush()
@@ -194,6 +197,14 @@ class RoleRepository:
         """How many hold `role`; with `lock`, their grants stay locked until commit."""
         query = select(models.RoleGrant.id).where(models.RoleGrant.role == role.value)
         return len(self._session.scalars(query.with_for_update() if lock else query).all())
+
+
+def _closed(status: str, to: ReviewStatus) -> str:
+    """The review status table in release.review_status decides; storage only obeys it."""
+    after = close(ReviewStatus(status), to)
+    if isinstance(after, IllegalReviewTransition):
+        raise ValueError(after.explain())
+    return after.value
 
 
 def _review(row: models.Review) -> ReviewRecord:

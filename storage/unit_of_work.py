@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from release.audit import AuditAction
 from release.clock import Clock, SystemClock
 from release.lifecycle import State
 from release.records import (
@@ -206,7 +207,9 @@ class UnitOfWork(
 
     # -- audit ------------------------------------------------------------------
 
-    def audit(self, actor: str, action: str, release_id: int | None = None, **details: Any) -> None:
+    def audit(
+        self, actor: str, action: AuditAction, release_id: int | None = None, **details: Any
+    ) -> None:
         self._session.add(
             models.AuditEvent(
                 at=self.now(), actor=actor, action=action, release_id=release_id, details=details

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.console.fake_slack import Message
+from bot.console.local import LocalBot
 from bot.views.review import ReviewAction
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
@@ -23,7 +24,10 @@ from tests.harness import (
     SECURITY,
     TECH_LEAD,
     Harness,
+    aest,
 )
+
+PRE_WINDOW = ":alarm_clock: The release window opens"
 
 
 def _start(database_url: str, **options: Any) -> Harness:
@@ -157,7 +161,11 @@ def test_a_review_message_deleted_in_slack_is_posted_again(bot: Harness) -> None
     bot.wait_told(TECH_LEAD, "Recorded your approval")
     again: Message = bot.fake.wait_for(
         lambda: next(
-            (m for m in bot.fake.channel_messages(review.channel) if m.text.startswith("Readiness")),
+            (
+                m
+                for m in bot.fake.channel_messages(review.channel)
+                if m.text.startswith("Readiness")
+            ),
             None,
         ),
         timeout=20,
@@ -341,3 +349,32 @@ def test_every_production_deploy_is_a_fact_in_the_deployments_table(bot: Harness
     environment, deployment_id, outcome, replaced, finished = rows[0]
     assert (environment, outcome, replaced) == ("production", "succeeded", None)
     assert deployment_id and finished is not None
+
+
+# -- scheduled posts -----------------------------------------------------------------------------
+
+
+def test_a_rate_limited_scheduled_post_goes_out_once_with_two_live_instances(
+    database_url: str,
+) -> None:
+    """Slack holds the sender off with Retry-After; the other instance must not post it too."""
+    first = _start(database_url)
+    second = Harness(LocalBot.start(database_url, clock=first.clock, fake=first.fake))
+    try:
+        first.clock.set(aest("2026-11-24 09:00"))
+        first.fake.fail_next("chat.postMessage", status=429, headers={"Retry-After": "2"}, times=3)
+        deadline = time.monotonic() + 30
+        while not [t for t in first.said() if PRE_WINDOW in t]:
+            assert time.monotonic() < deadline, "the post never went out"
+            first.ticker.tick()  # both instances keep ticking while Slack holds the post off
+            second.ticker.tick()
+            time.sleep(0.2)
+        first.fake.wait_quiet(quiet=1)
+        assert len([t for t in first.said() if PRE_WINDOW in t]) == 1
+        assert first.rows("SELECT status, attempts FROM outbox WHERE kind = 'announce'") == [
+            ("sent", 4)
+        ]
+        assert first.count("scheduled_posts") == 1
+    finally:
+        second.local.stop()
+        first.stop()
