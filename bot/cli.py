@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from pydantic import ValidationError
@@ -58,6 +59,10 @@ def serve() -> int:
         if settings.slack_app_token is not None:
             log.info("connecting to Slack in Socket Mode")
             asyncio.run(_socket_mode(runtime.bolt, settings.slack_app_token.get_secret_value()))
+            runtime.close()
+            # A step still running was handed back to other instances: do not wait for it.
+            logging.shutdown()
+            os._exit(0)
         else:
             from bot.server import bind, uvicorn_server
 

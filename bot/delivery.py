@@ -29,8 +29,6 @@ from storage.unit_of_work import Store
 log = logging.getLogger(__name__)
 
 NOTES_PENDING = "_Release notes are being generated…_"
-#: How long one instance may hold a message it is sending (well above the client timeout).
-CLAIM_LEASE = timedelta(seconds=60)
 MAX_BACKOFF = 300.0
 #: A message still failing this long after it was decided is given up on.
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -62,8 +60,12 @@ class Delivery(Pump):
         *,
         threads: int = 4,
         poll_seconds: float = 1.0,
+        timeout_seconds: float = 10,
     ) -> None:
         super().__init__("delivery", threads=threads, poll_seconds=poll_seconds)
+        # One message is one call of at most the client's timeout (two for a review: a
+        # read, then the post), so a claim this long is never still needed when it lapses.
+        self._lease = timedelta(seconds=2 * timeout_seconds + 5)
         self._store = store
         self._client = client  # no retry handlers: retries are this module's, per message
         self._instance = instance
@@ -75,7 +77,7 @@ class Delivery(Pump):
             heads = [h for h in uow.lane_heads() if h.lane not in busy]
         for head in heads[:room]:
             with self._store.transaction() as uow:
-                won = uow.claim_message(head.id, self._instance, CLAIM_LEASE)
+                won = uow.claim_message(head.id, self._instance, self._lease)
             if won:
                 claimed.append((head.lane, lambda head=head: self.deliver(head)))  # type: ignore[misc]
         return claimed

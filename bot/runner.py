@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.pump import Claimed, Pump
 from commands.context import Context
 from commands.deploy import why
@@ -16,13 +18,14 @@ from commands.jobs import Procedure
 from integrations.ports import IntegrationError, TransientError
 from release.audit import AuditAction
 from storage.jobs import CANCELLED, JobRecord
-from storage.unit_of_work import Store
+from storage.unit_of_work import Conflict, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 #: How long a job stays claimed without a heartbeat before another instance takes it over.
 CLAIM_LEASE = timedelta(seconds=30)
 MAX_BACKOFF = 120.0
+BOT = "release-bot"
 
 
 class JobRunner(Pump):
@@ -45,6 +48,10 @@ class JobRunner(Pump):
         self._instance = instance
         self._deploy_lease = deploy_lease
         self._lease = lease
+        self.first_backoff = 1.0  # seconds before the first retry of a step; then doubling
+        self._running: set[int] = set()  # only these claims are renewed
+        self._running_lock = threading.Lock()
+        self._beat_stop = threading.Event()  # outlives `stopping`: claims live until handed back
         self._beat = threading.Thread(target=self._heartbeat, name="jobs-heartbeat", daemon=True)
         store.after_commit(self.wake)
 
@@ -60,27 +67,49 @@ class JobRunner(Pump):
             with self._store.transaction() as uow:
                 job = uow.claim_job(job_id, self._instance, self._lease)
             if job is not None:
-                claimed.append((job.holder, lambda job=job: self.run(job)))  # type: ignore[misc]
+                claimed.append((job.holder, lambda job=job: self._run_claimed(job)))  # type: ignore[misc]
         return claimed
 
     def hand_back(self) -> None:
+        self._beat_stop.set()
         with self._store.transaction() as uow:
             handed = uow.release_job_claims(self._instance)
         if handed:
             log.info("handed %s unfinished job(s) back for another instance to resume", handed)
 
     def _heartbeat(self) -> None:
-        """Keep this instance's claims, and the deploy lock its promotions hold, alive."""
-        while not self.stopping:
-            self._stopping.wait(self._lease.total_seconds() / 3)
+        """Keep the claims of the jobs running here, and the deploy lock they hold, alive.
+
+        Only jobs a thread is running now are renewed: a job whose run ended without
+        recording an outcome (an error) lets its claim lapse, so any instance retries it.
+        """
+        while not self._beat_stop.wait(self._lease.total_seconds() / 3):
+            with self._running_lock:
+                running = set(self._running)
+            if not running:
+                continue
             try:
                 with self._store.transaction() as uow:
-                    for job_id in uow.renew_jobs(self._instance, self._lease):
+                    uow.deploy_lock(lock=True)  # lock order everywhere: the lock row first
+                    for job_id in uow.renew_jobs(self._instance, self._lease, running):
                         uow.renew_deploy_lock(f"job:{job_id}", self._deploy_lease)
             except Exception as error:
                 log.warning("could not renew job claims (%s)", type(error).__name__)
 
+    def _run_claimed(self, job: JobRecord) -> None:
+        with self._running_lock:
+            self._running.add(job.id)
+        try:
+            self.run(job)
+        finally:
+            with self._running_lock:
+                self._running.discard(job.id)
+
     # -- one job ---------------------------------------------------------------------------------
+
+    def _begin(self, uow: UnitOfWork, procedure: Procedure) -> None:
+        if procedure.holds_deploy_lock:
+            uow.deploy_lock(lock=True)  # lock order everywhere: the lock row, then the rest
 
     def run(self, job: JobRecord) -> None:
         """Run `job` from its current step until it ends, waits for a retry, or we stop."""
@@ -90,26 +119,33 @@ class JobRunner(Pump):
             ctx = self._context(job.actor)
             try:
                 result = step.act(ctx, job)
-            except TransientError as error:
-                self._retry(procedure, ctx, job, str(error), error.retry_after)
+            except (TransientError, DBAPIError) as error:
+                after = error.retry_after if isinstance(error, TransientError) else None
+                self._retry(procedure, ctx, job, _what(error), after)
                 return
             except IntegrationError as error:
-                self._fail(procedure, ctx, job, str(error))
+                self._fail(procedure, ctx, job, str(error), definite=True)
                 return
             except Exception as error:
-                self._fail(procedure, ctx, job, why(error))
+                self._fail(procedure, ctx, job, why(error), definite=False)
                 return
-            with ctx.transaction() as uow:
-                owned = uow.owned_job(job.id, self._instance)
-                if owned is None:
-                    current = uow.job(job.id)
-                    if current is not None and current.status == CANCELLED and step.orphaned:
-                        step.orphaned(uow, ctx, job, result)
-                    log.warning("job %s was taken from this instance during %s", job.id, job.step)
-                    return
-                job = replace(owned, data={**owned.data, **result})
-                following = step.record(uow, ctx, job, result)
-                uow.job_step_done(job.id, following, job.data)
+            try:
+                with ctx.transaction() as uow:
+                    self._begin(uow, procedure)
+                    owned = uow.owned_job(job.id, self._instance)
+                    if owned is None:
+                        current = uow.job(job.id)
+                        if current is not None and current.status == CANCELLED and step.orphaned:
+                            step.orphaned(uow, ctx, job, result)
+                        log.warning("job %s was taken from this instance at %s", job.id, job.step)
+                        return
+                    job = replace(owned, data={**owned.data, **result})
+                    following = step.record(uow, ctx, job, result)
+                    uow.job_step_done(job.id, following, job.data, lease=self._lease)
+            except (DBAPIError, Conflict) as error:
+                # Not recorded, so not done: the step runs again (it is idempotent).
+                self._retry(procedure, ctx, job, _what(error), None)
+                return
             if following is None:
                 return
             job = replace(job, step=following)
@@ -120,34 +156,61 @@ class JobRunner(Pump):
         self, procedure: Procedure, ctx: Context, job: JobRecord, what: str, after: float | None
     ) -> None:
         if job.attempts + 1 >= procedure.max_attempts:
-            self._fail(procedure, ctx, job, f"{what} (gave up after {job.attempts + 1} attempts)")
+            self._fail(
+                procedure,
+                ctx,
+                job,
+                f"{what} (gave up after {job.attempts + 1} attempts)",
+                definite=False,
+            )
             return
-        delay = max(after or 0.0, min(MAX_BACKOFF, 2.0**job.attempts) * random.uniform(0.8, 1.2))  # noqa: S311
+        backoff = min(MAX_BACKOFF, self.first_backoff * 2.0**job.attempts)
+        backoff *= random.uniform(0.8, 1.2)  # noqa: S311
+        delay = max(after or 0.0, backoff)
         log.warning("job %s step %s: %s; retrying in %.1fs", job.id, job.step, what, delay)
-        with ctx.transaction() as uow:
-            if uow.owned_job(job.id, self._instance) is not None:
-                uow.job_retry(job.id, timedelta(seconds=delay), what)
+        try:
+            with ctx.transaction() as uow:
+                self._begin(uow, procedure)
+                if uow.owned_job(job.id, self._instance) is not None:
+                    uow.job_retry(job.id, timedelta(seconds=delay), what)
+                    uow.audit(
+                        BOT,
+                        AuditAction.STEP_RETRIED,
+                        job.release_id,
+                        job=job.kind,
+                        step=job.step,
+                        error=what[:200],
+                    )
+        except Exception as error:  # the database again: the claim lapses, and it is retried
+            log.warning("job %s: could not record a retry (%s)", job.id, type(error).__name__)
+
+    def _fail(
+        self, procedure: Procedure, ctx: Context, job: JobRecord, what: str, *, definite: bool
+    ) -> None:
+        """A step failed for good: the procedure leaves a truthful state; the job ends."""
+        try:
+            with ctx.transaction() as uow:
+                self._begin(uow, procedure)
+                owned = uow.owned_job(job.id, self._instance)
+                if owned is None:
+                    return
                 uow.audit(
-                    "release-bot",
-                    AuditAction.STEP_RETRIED,
+                    BOT,
+                    AuditAction.STEP_FAILED,
                     job.release_id,
                     job=job.kind,
                     step=job.step,
                     error=what[:200],
                 )
+                procedure.failed(uow, ctx, owned, what, definite)
+                uow.end_job(job.id, "failed", what)
+        except Exception as error:
+            log.warning("job %s: could not record its failure (%s)", job.id, type(error).__name__)
 
-    def _fail(self, procedure: Procedure, ctx: Context, job: JobRecord, what: str) -> None:
-        with ctx.transaction() as uow:
-            owned = uow.owned_job(job.id, self._instance)
-            if owned is None:
-                return
-            uow.audit(
-                "release-bot",
-                AuditAction.STEP_FAILED,
-                job.release_id,
-                job=job.kind,
-                step=job.step,
-                error=what[:200],
-            )
-            procedure.failed(uow, ctx, owned, what)
-            uow.end_job(job.id, "failed", what)
+
+def _what(error: Exception) -> str:
+    if isinstance(error, DBAPIError):
+        return f"the database was unavailable ({type(error.orig or error).__name__})"
+    if isinstance(error, Conflict):
+        return "a conflicting change at the same moment"
+    return str(error)

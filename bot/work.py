@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -22,13 +24,31 @@ T = TypeVar("T")
 class Worker:
     def __init__(self, threads: int) -> None:
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="release-work")
+        self._busy = 0
+        self._idle = threading.Condition()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        return await loop.run_in_executor(
+            self._executor, functools.partial(self._counted, fn, *args)
+        )
 
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=True)
+    def _counted(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._idle:
+            self._busy += 1
+        try:
+            return fn(*args)
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def shutdown(self, deadline: float | None = None) -> None:
+        """Finish the commands already acknowledged (they are short), until `deadline`."""
+        self._executor.shutdown(wait=False)
+        with self._idle:
+            while self._busy and (deadline is None or time.monotonic() < deadline):
+                self._idle.wait(0.1)
 
 
 def guarded(tell: Callable[[str], None], fn: Callable[..., T], *args: Any) -> T | None:

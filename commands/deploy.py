@@ -175,14 +175,21 @@ def _released(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> 
     return None
 
 
-def _fail(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
-    """Fail the release if it is still in flight, free the lock, say what failed."""
+def _fail(
+    uow: UnitOfWork, ctx: Context, job: JobRecord, what: str, *, definite: bool = True
+) -> None:
+    """Fail the release if it is still in flight, free the lock, say what failed.
+
+    A promotion we gave up on without the deployer saying no (timeouts) may be live:
+    its deployment is recorded `unknown`, which keeps anything older out of production.
+    """
     uow.deploy_lock(lock=True)  # lock order everywhere: the lock row, then release rows
     release = _release_of(uow, job)
     was = fail_in_flight(uow, release.version, BOT)
     uow.release_deploy_lock(job.holder)
     if "production_id" not in job.data and job.data.get("deployment_row") is not None:
-        uow.finish_deployment(int(job.data["deployment_row"]), "failed")
+        outcome = "failed" if definite else "unknown"
+        uow.finish_deployment(int(job.data["deployment_row"]), outcome)
     if was is None:
         log.warning("after %s left flight: %s", release.version, what)
         return
@@ -193,12 +200,18 @@ def _fail(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
     )
 
 
-def _promotion_failed(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
+def _promotion_failed(
+    uow: UnitOfWork, ctx: Context, job: JobRecord, what: str, definite: bool
+) -> None:
+    if job.step == "changelog":
+        # Live and verified: a change log we could not write does not undo that.
+        _released(uow, ctx, job, {"changelog_error": what})
+        return
     doing = {
         "promote": "the production deploy failed",
         "smoke": "the smoke tests could not run",
     }.get(job.step, "the promotion stopped")
-    _fail(uow, ctx, job, f"{doing}: {what}")
+    _fail(uow, ctx, job, f"{doing}: {what}", definite=definite)
 
 
 PROMOTE = Procedure(
@@ -210,6 +223,7 @@ PROMOTE = Procedure(
         "changelog": Step(_changelog, _released),
     },
     failed=_promotion_failed,
+    holds_deploy_lock=True,
 )
 
 

@@ -35,9 +35,12 @@ class Procedure:
     first: str
     steps: dict[str, Step]
     #: A step failed for good: leave a truthful state and say what to do (in the transaction).
-    failed: Callable[[UnitOfWork, Context, JobRecord, str], None]
+    #: The flag says whether the outside system refused (True) or we gave up not knowing.
+    failed: Callable[[UnitOfWork, Context, JobRecord, str, bool], None]
     #: Transient failures of one step before it counts as failed.
     max_attempts: int = 8
+    #: Its steps need the production deploy lock: the runner takes that row first.
+    holds_deploy_lock: bool = False
 
 
 def begin(uow: UnitOfWork, procedure: Procedure, release_id: int, actor: str, **data: Any) -> int:

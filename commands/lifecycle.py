@@ -141,7 +141,9 @@ def _on_staging(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -
     )
 
 
-def _staging_failed(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
+def _staging_failed(
+    uow: UnitOfWork, ctx: Context, job: JobRecord, what: str, _definite: bool
+) -> None:
     release = _release_of(uow, job)
     uow.audit(BOT, AuditAction.STAGING_FAILED, release.id, error=what, step=job.step)
     if release.state is not State.PLANNED:
@@ -292,7 +294,9 @@ def _notes_ready(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) 
         )
 
 
-def _notes_failed(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str) -> None:
+def _notes_failed(
+    uow: UnitOfWork, ctx: Context, job: JobRecord, what: str, _definite: bool
+) -> None:
     _notes_ready(uow, ctx, job, {"notes": f"_Release notes could not be generated: {what}_"})
 
 

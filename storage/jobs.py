@@ -130,20 +130,28 @@ class JobRepository:
             return None
         return _job(row)
 
-    def renew_jobs(self, holder: str, lease: timedelta) -> list[int]:
-        """Extend every claim `holder` has; the ids still held."""
+    def renew_jobs(self, holder: str, lease: timedelta, job_ids: set[int]) -> list[int]:
+        """Extend `holder`'s claims on `job_ids` (the jobs it is running); the ids still held."""
         rows = self._session.scalars(
             select(models.Job)
-            .where(models.Job.claimed_by == holder, models.Job.status == PENDING)
+            .where(
+                models.Job.claimed_by == holder,
+                models.Job.status == PENDING,
+                models.Job.id.in_(job_ids),
+            )
+            .order_by(models.Job.id)
             .with_for_update()
         ).all()
         for row in rows:
             row.claimed_until = self.timer_now() + lease
         return [r.id for r in rows]
 
-    def job_step_done(self, job_id: int, next_step: str | None, data: dict[str, Any]) -> None:
-        """Record a completed step: the next one to run, or the job done."""
+    def job_step_done(
+        self, job_id: int, next_step: str | None, data: dict[str, Any], *, lease: timedelta
+    ) -> None:
+        """Record a completed step: the next one to run (claim renewed), or the job done."""
         row = self._session.get_one(models.Job, job_id)
+        row.claimed_until = self.timer_now() + lease
         row.data = data
         row.attempts = 0
         row.last_error = ""

@@ -85,6 +85,7 @@ class OutboxRepository:
             .where(
                 models.OutboxMessage.id == message_id,
                 models.OutboxMessage.status == PENDING,
+                models.OutboxMessage.next_attempt_at <= now,
                 (models.OutboxMessage.claimed_until.is_(None))
                 | (models.OutboxMessage.claimed_until <= now),
             )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.console.fake_slack import Message
 from bot.console.local import LocalBot
@@ -15,6 +16,7 @@ from bot.views.review import ReviewAction
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
 from integrations.ports import Deployment, IntegrationError, TransientError
+from storage.unit_of_work import UnitOfWork
 from tests.harness import (
     CLIENT_SUCCESS,
     MANAGER,
@@ -378,3 +380,82 @@ def test_a_rate_limited_scheduled_post_goes_out_once_with_two_live_instances(
     finally:
         second.local.stop()
         first.stop()
+
+
+# -- a step that cannot be recorded, or keeps failing ----------------------------------------------
+
+
+def test_a_step_whose_record_hits_a_database_blip_is_run_again_not_stuck(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = UnitOfWork.set_staging_deployment
+    blips = [OperationalError("UPDATE releases", {}, Exception("server closed the connection"))]
+
+    def flaky(self: UnitOfWork, version: str, deployment_id: str) -> Any:
+        if blips:
+            raise blips.pop()
+        return original(self, version, deployment_id)
+
+    monkeypatch.setattr(UnitOfWork, "set_staging_deployment", flaky)
+    bot = _start(database_url)
+    try:
+        bot.cast()
+        bot.run(MANAGER, "start v1.4.0")
+        bot.wait_said("*v1.4.0* is on staging", timeout=20)
+        assert not blips
+        assert bot.state("v1.4.0") == "staging"
+        assert bot.rows("SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'")[0][0] == 1
+        assert bot.rows("SELECT status, claimed_by FROM jobs") == [("done", None)]
+    finally:
+        bot.stop()
+
+
+class ChangelogDown(DryRunSourceControl):
+    def update_changelog(self, version: str, notes: str) -> None:
+        raise TransientError("GitHub answered 502 Bad Gateway")
+
+
+def test_a_change_log_outage_still_releases_a_verified_deploy(database_url: str) -> None:
+    bot = _start(database_url, source=ChangelogDown())
+    bot.local.runtime.jobs.first_backoff = 0.01
+    try:
+        bot.approved()
+        bot.run(MANAGER, "promote v1.4.0")
+        said = bot.wait_said(":tada: *v1.4.0* is released", timeout=30).text
+        assert "*the change log was not updated* (GitHub answered 502 Bad Gateway" in said
+        assert bot.state("v1.4.0") == "released"
+        assert not [t for t in bot.said() if ":rotating_light:" in t]
+        assert bot.rows("SELECT holder FROM deploy_locks")[0][0] is None
+    finally:
+        bot.stop()
+
+
+class PromoteTimesOut(DryRunDeployer):
+    def promote(self, staging: Deployment) -> Deployment:
+        raise TransientError("Vercel did not answer within 30 s")
+
+
+def test_a_promotion_given_up_on_may_be_live_so_nothing_older_follows_it(
+    database_url: str,
+) -> None:
+    bot = _start(database_url, deployer=PromoteTimesOut())
+    bot.local.runtime.jobs.first_backoff = 0.01
+    try:
+        bot.approved("v1.3.9")
+        bot.fake.wait_quiet()
+        bot.run(MANAGER, "start v1.4.0")
+        bot.wait_said("*v1.4.0* is on staging")
+        bot.run(QA, f"regression v1.4.0 pass <{REPORT}>")
+        review = bot.wait_review("v1.4.0")
+        for reviewer in REVIEWERS:
+            bot.approve(reviewer, review)
+        bot.wait_said("*v1.4.0* is approved")
+        bot.run(MANAGER, "promote v1.4.0")
+        said = bot.wait_said(":rotating_light: *v1.4.0* failed", timeout=30).text
+        assert "gave up after 8 attempts" in said
+        assert bot.rows("SELECT outcome FROM deployments") == [("unknown",)]
+        bot.run(MANAGER, "promote v1.3.9")
+        refusal = bot.wait_told(MANAGER, "v1.3.9 cannot be promoted now").text
+        assert "v1.4.0 is in production, and v1.3.9 is not newer" in refusal
+    finally:
+        bot.stop()

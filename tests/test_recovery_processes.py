@@ -50,6 +50,7 @@ def _env(url: str) -> dict[str, str]:
         "DRY_RUN_DEPLOY_SECONDS": "4",
         "SCHEDULER_TICK_SECONDS": "3600",
         "JOB_LEASE_SECONDS": "3",
+        "SLACK_TIMEOUT_SECONDS": "2",  # a message the killed instance was sending: 9 s claim
     }
 
 

@@ -158,15 +158,18 @@ def test_a_claim_left_by_a_dead_sender_is_taken_over_after_its_lease(bot: Harnes
     assert bot.ticker.tick() == []  # the claim's lease has not run out
     bot.clock.set(aest("2026-11-24 09:03"))
     assert len(bot.ticker.tick()) == 1
+    bot.wait_said(PRE_WINDOW)
+    bot.fake.wait_quiet()
     assert len(_posts(bot, PRE_WINDOW)) == 1
 
 
 def test_a_post_slack_refused_is_retried_not_lost(bot: Harness) -> None:
     bot.clock.set(aest("2026-11-24 09:00"))
-    for _ in range(3):  # the first try and both of the server-error retries
-        bot.fake.fail_next("chat.postMessage", status=503, error="service_unavailable")
-    assert bot.ticker.tick() == []
-    assert _posts(bot, PRE_WINDOW) == []
+    bot.fake.fail_next("chat.postMessage", status=503, error="service_unavailable", times=3)
+    assert len(bot.ticker.tick()) == 1  # handed to the outbox, which retries it
+    bot.wait_said(PRE_WINDOW, timeout=20)
     bot.clock.set(aest("2026-11-24 09:03"))
-    assert len(bot.ticker.tick()) == 1
+    assert bot.ticker.tick() == []  # already handed over: never a second copy
+    bot.fake.wait_quiet()
     assert len(_posts(bot, PRE_WINDOW)) == 1
+    assert bot.rows("SELECT status, attempts FROM outbox") == [("sent", 4)]
