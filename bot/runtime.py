@@ -141,7 +141,11 @@ def build_runtime(
         policy=settings.policy,
         store=store,
         integrations=integrations
-        or dry_run(tuple(settings.smoke_checks), deploy_seconds=settings.dry_run_deploy_seconds),
+        or dry_run(
+            tuple(settings.smoke_checks),
+            deploy_seconds=settings.dry_run_deploy_seconds,
+            step_seconds=settings.dry_run_step_seconds,
+        ),
         clock=clock,
         worker=Worker(settings.worker_threads),
         web_client=client,

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     deploy_lock_lease_seconds: int = Field(default=300, ge=10, le=24 * 3600)
     scheduler_tick_seconds: int = Field(default=30, ge=1, le=3600)
     dry_run_deploy_seconds: float = Field(default=0.0, ge=0, le=600)
+    dry_run_step_seconds: float = Field(default=0.0, ge=0, le=600)
     slack_timeout_seconds: int = Field(default=10, ge=1, le=60)
     job_lease_seconds: float = Field(default=30.0, ge=1, le=600)
 

@@ -20,17 +20,20 @@ class Integrations:
         return " _(dry run: nothing was deployed)_" if self.dry_run else ""
 
 
-def dry_run(smoke_checks: tuple[str, ...], *, deploy_seconds: float = 0.0) -> Integrations:
-    """Integrations that act on nothing; deploys may take `deploy_seconds` to rehearse timing."""
+def dry_run(
+    smoke_checks: tuple[str, ...], *, deploy_seconds: float = 0.0, step_seconds: float = 0.0
+) -> Integrations:
+    """Integrations that act on nothing; deploys may take `deploy_seconds`, and every other
+    call `step_seconds`, to rehearse timing."""
     from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
 
-    if deploy_seconds > 0:
-        from integrations.slow import SlowDeployer
+    if deploy_seconds > 0 or step_seconds > 0:
+        from integrations.slow import SlowDeployer, SlowSmokeTests, SlowSourceControl
 
         return Integrations(
-            DryRunSourceControl(),
+            SlowSourceControl(step_seconds),
             SlowDeployer(deploy_seconds),
-            DryRunSmokeTests(smoke_checks),
+            SlowSmokeTests(smoke_checks, step_seconds),
             dry_run=True,
         )
     return Integrations(

@@ -1,4 +1,5 @@
-"""Dry-run twins that take as long as the real systems can: for load tests and benchmarks."""
+"""Dry-run twins that take as long as the real systems can: for load tests, benchmarks and
+crash tests that need time to kill a process in the middle of a step."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import time
 
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
-from integrations.ports import Deployment
+from integrations.ports import CheckResult, Deployment
 
 
 class SlowDeployer(DryRunDeployer):
@@ -20,6 +21,37 @@ class SlowDeployer(DryRunDeployer):
     def promote(self, staging: Deployment) -> Deployment:
         time.sleep(self.seconds)
         return super().promote(staging)
+
+
+class SlowSourceControl(DryRunSourceControl):
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def create_release_branch(self, branch: str, base: str = "main") -> str:
+        time.sleep(self.seconds)
+        return super().create_release_branch(branch, base)
+
+    def bump_version(self, branch: str, version: str) -> str:
+        time.sleep(self.seconds)
+        return super().bump_version(branch, version)
+
+    def release_notes(self, version: str, branch: str) -> str:
+        time.sleep(self.seconds)
+        return super().release_notes(version, branch)
+
+    def update_changelog(self, version: str, notes: str) -> None:
+        time.sleep(self.seconds)
+        super().update_changelog(version, notes)
+
+
+class SlowSmokeTests(DryRunSmokeTests):
+    def __init__(self, checks: tuple[str, ...], seconds: float) -> None:
+        super().__init__(checks)
+        self.seconds = seconds
+
+    def run(self, production: Deployment) -> list[CheckResult]:
+        time.sleep(self.seconds)
+        return super().run(production)
 
 
 def slow(seconds: float, smoke_checks: tuple[str, ...] = ("asset upload",)) -> Integrations:

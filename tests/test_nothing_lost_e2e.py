@@ -459,3 +459,18 @@ def test_a_promotion_given_up_on_may_be_live_so_nothing_older_follows_it(
         assert "v1.4.0 is in production, and v1.3.9 is not newer" in refusal
     finally:
         bot.stop()
+
+
+def test_a_hotfix_reason_longer_than_a_block_allows_cannot_wedge_the_hotfix(bot: Harness) -> None:
+    bot.released("v1.4.0")
+    reason = "the share view leaks drafts " * 115  # 3,220 characters
+    bot.run(MANAGER, f"hotfix v1.4.1 {reason}")
+    review = bot.wait_review("v1.4.1", title="Hotfix approval")
+    assert all(
+        len(b["text"]["text"]) <= 3000
+        for b in review.blocks
+        if b.get("text") and b["type"] == "section"
+    )
+    bot.wait_said("*v1.4.1* is on staging")
+    assert bot.state("v1.4.1") == "staging"
+    assert not bot.rows("SELECT id FROM outbox WHERE status = 'undeliverable'")

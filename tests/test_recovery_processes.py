@@ -43,11 +43,12 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-def _env(url: str) -> dict[str, str]:
+def _env(url: str, **extra: str) -> dict[str, str]:
     return {
+        **extra,
         **ALWAYS_OPEN,
         "DATABASE_URL": url,
-        "DRY_RUN_DEPLOY_SECONDS": "4",
+        "DRY_RUN_DEPLOY_SECONDS": extra.get("DRY_RUN_DEPLOY_SECONDS", "4"),
         "SCHEDULER_TICK_SECONDS": "3600",
         "JOB_LEASE_SECONDS": "3",
         "SLACK_TIMEOUT_SECONDS": "2",  # a message the killed instance was sending: 9 s claim
@@ -70,9 +71,9 @@ def _scalar(url: str, sql: str) -> object:
 class Bot:
     """One `python app.py` on a port of its own, and a simulator signing requests for it."""
 
-    def __init__(self, home: Path, fake: FakeSlack, url: str) -> None:
+    def __init__(self, home: Path, fake: FakeSlack, url: str, **extra: str) -> None:
         self.port = free_port()
-        self.process = launch(home, fake, PORT=str(self.port), **_env(url))
+        self.process = launch(home, fake, PORT=str(self.port), **_env(url, **extra))
         wait_healthy(self.process, self.port)
         self.sim = SlackSimulator(
             f"http://127.0.0.1:{self.port}/slack/events", SECRET, fake, CHANNEL
@@ -197,4 +198,60 @@ def test_a_live_instance_takes_over_a_promotion_whose_instance_was_killed(
         assert _scalar(url, "SELECT state FROM releases") == "released"
     finally:
         logs += [first.stop(), second.stop()]
+    assert all("Traceback" not in log for log in logs), logs
+
+
+def _job_at(url: str, kind: str, step: str) -> bool:
+    row = _scalar(
+        url, f"SELECT step || ':' || COALESCE(claimed_by, '') FROM jobs WHERE kind = '{kind}'"
+    )
+    return isinstance(row, str) and row.startswith(f"{step}:") and not row.endswith(":")
+
+
+def _kill_at_each_step(
+    tmp_path: Path, fake: FakeSlack, url: str, kind: str, steps: tuple[str, ...], bot: Bot
+) -> tuple[Bot, list[str]]:
+    """Kill the bot with SIGKILL while each step of `kind` runs; restart it each time."""
+    logs = []
+    for step in steps:
+        deadline = time.monotonic() + 30
+        while not _job_at(url, kind, step):
+            assert time.monotonic() < deadline, f"{kind} never reached {step}"
+            time.sleep(0.05)
+        time.sleep(0.5)  # well inside the step's 3 seconds
+        bot.process.send_signal(signal.SIGKILL)
+        bot.process.wait(10)
+        logs.append(bot.stop())
+        bot = Bot(tmp_path, fake, url, DRY_RUN_STEP_SECONDS="3", DRY_RUN_DEPLOY_SECONDS="3")
+    return bot, logs
+
+
+def test_kill_9_at_every_step_of_staging_and_promotion_does_each_once(
+    tmp_path: Path, fake: FakeSlack, url: str
+) -> None:
+    bot = Bot(tmp_path, fake, url, DRY_RUN_STEP_SECONDS="3", DRY_RUN_DEPLOY_SECONDS="3")
+    logs = []
+    try:
+        _to_staging(bot, fake)
+        bot, killed = _kill_at_each_step(
+            tmp_path, fake, url, "stage", ("branch", "bump", "deploy"), bot
+        )
+        logs += killed
+        _approve(bot, fake)
+        bot.sim.command("UMANAGER", "promote v1.4.0")
+        bot, killed = _kill_at_each_step(
+            tmp_path, fake, url, "promote", ("promote", "smoke", "changelog"), bot
+        )
+        logs += killed
+        fake.wait_for(lambda: _said(fake, ":tada: *v1.4.0* is released"), timeout=60)
+        time.sleep(1)
+        for fragment in ("started *v1.4.0*", "is on staging", ":rocket:", "is live", ":tada:"):
+            assert len(_said(fake, fragment)) == 1, fragment
+        assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
+        assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'production_deploy'") == 1
+        assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'smoke_tests'") == 1
+        assert _scalar(url, "SELECT COUNT(*) FROM deployments") == 1
+        assert _scalar(url, "SELECT state FROM releases") == "released"
+    finally:
+        logs.append(bot.stop())
     assert all("Traceback" not in log for log in logs), logs
