@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.console.fake_slack import FakeSlack
 from storage.db import make_engine, normalise_url
 from storage.migrate import upgrade
 from tests.harness import Harness
@@ -86,6 +87,15 @@ def postgres_url(pg_template: str) -> Iterator[str]:
     del pg_template  # only for its skip-or-fail check
     with _scratch_database() as url:
         yield url
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A fake Slack for tests that start real `app.py` processes."""
+    slack = FakeSlack(bot_token="xoxb-processes")
+    slack.start()
+    yield slack
+    slack.stop()
 
 
 @pytest.fixture

@@ -16,6 +16,16 @@ from bot.console.fake_slack import FakeSlack
 ROOT = Path(__file__).parent.parent
 SECRET = "process-signing-secret"  # noqa: S105
 CHANNEL = "C0PORTALREL"
+ALWAYS_OPEN = {  # a window every day, all day: promotion is gated by the lock alone
+    "RELEASE_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
+    "RELEASE_WINDOW_START": "00:00",
+    "RELEASE_WINDOW_MINUTES": "1440",
+}
+
+
+def said(fake: FakeSlack, fragment: str) -> list[str]:
+    """What the bot posted in the release channel that contains `fragment`."""
+    return [m.text for m in fake.channel_messages(CHANNEL) if fragment in m.text]
 
 
 def free_port() -> int:

@@ -49,14 +49,17 @@ class Cluster:
         subprocess.run(
             [str(shutil.which("runuser")), "-u", "postgres", "--", *command],
             check=True,
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             timeout=60,
         )
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1"
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
+        log = str(self.data / "server.log")  # the server must not hold our pipes open
         self._as_postgres(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "start"
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", log, "-o", options, "-w", "start"
         )
 
     def stop(self) -> None:

@@ -284,6 +284,19 @@ def test_a_failed_staging_keeps_the_version_and_start_retries_it(database_url: s
 # -- the deploy lock and production ---------------------------------------------------------------
 
 
+def _two_approved(bot: Harness) -> None:
+    """v1.3.9 and v1.4.0 both approved, nothing in production yet."""
+    bot.approved("v1.3.9")
+    bot.fake.wait_quiet()
+    bot.run(MANAGER, "start v1.4.0")
+    bot.wait_said("*v1.4.0* is on staging")
+    bot.run(QA, f"regression v1.4.0 pass <{REPORT}>")
+    review = bot.wait_review("v1.4.0")
+    for reviewer in REVIEWERS:
+        bot.approve(reviewer, review)
+    bot.wait_said("*v1.4.0* is approved")
+
+
 class HeldPromotion(DryRunDeployer):
     def __init__(self) -> None:
         self.entered = threading.Event()
@@ -301,15 +314,7 @@ def test_unlock_refuses_a_live_deploy_and_a_forced_unlock_never_lets_production_
     deployer = HeldPromotion()
     bot = _start(database_url, deployer=deployer)
     try:
-        bot.approved("v1.3.9")
-        bot.fake.wait_quiet()
-        bot.run(MANAGER, "start v1.4.0")
-        bot.wait_said("*v1.4.0* is on staging")
-        bot.run(QA, f"regression v1.4.0 pass <{REPORT}>")
-        review = bot.wait_review("v1.4.0")
-        for reviewer in REVIEWERS:
-            bot.approve(reviewer, review)
-        bot.wait_said("*v1.4.0* is approved")
+        _two_approved(bot)
 
         bot.run(MANAGER, "promote v1.4.0")
         assert deployer.entered.wait(10)
@@ -441,15 +446,7 @@ def test_a_promotion_given_up_on_may_be_live_so_nothing_older_follows_it(
     bot = _start(database_url, deployer=PromoteTimesOut())
     bot.local.runtime.jobs.first_backoff = 0.01
     try:
-        bot.approved("v1.3.9")
-        bot.fake.wait_quiet()
-        bot.run(MANAGER, "start v1.4.0")
-        bot.wait_said("*v1.4.0* is on staging")
-        bot.run(QA, f"regression v1.4.0 pass <{REPORT}>")
-        review = bot.wait_review("v1.4.0")
-        for reviewer in REVIEWERS:
-            bot.approve(reviewer, review)
-        bot.wait_said("*v1.4.0* is approved")
+        _two_approved(bot)
         bot.run(MANAGER, "promote v1.4.0")
         said = bot.wait_said(":rotating_light: *v1.4.0* failed", timeout=30).text
         assert "gave up after 8 attempts" in said

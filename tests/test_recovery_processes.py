@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,17 @@ from sqlalchemy import create_engine, text
 
 from bot.console.fake_slack import FakeSlack
 from bot.console.simulator import SlackSimulator
-from tests.processes import CHANNEL, SECRET, free_port, launch, stop, wait_healthy
+from tests.processes import (
+    ALWAYS_OPEN,
+    CHANNEL,
+    SECRET,
+    free_port,
+    launch,
+    said,
+    stop,
+    wait_healthy,
+)
 
-ALWAYS_OPEN = {  # a window every day, all day: promotion is gated by the lock alone
-    "RELEASE_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
-    "RELEASE_WINDOW_START": "00:00",
-    "RELEASE_WINDOW_MINUTES": "1440",
-}
 CAST = {
     "UMANAGER": "release_manager",
     "UQA": "qa",
@@ -26,14 +29,6 @@ CAST = {
     "UCS": "client_success",
     "USEC": "security",
 }
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    slack = FakeSlack(bot_token="xoxb-recovery")
-    slack.start()
-    yield slack
-    slack.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -53,10 +48,6 @@ def _env(url: str, **extra: str) -> dict[str, str]:
         "JOB_LEASE_SECONDS": "3",
         "SLACK_TIMEOUT_SECONDS": "2",  # a message the killed instance was sending: 9 s claim
     }
-
-
-def _said(fake: FakeSlack, fragment: str) -> list[str]:
-    return [m.text for m in fake.channel_messages(CHANNEL) if fragment in m.text]
 
 
 def _scalar(url: str, sql: str) -> object:
@@ -87,12 +78,12 @@ class Bot:
 def _to_staging(bot: Bot, fake: FakeSlack) -> None:
     for user, role in CAST.items():
         bot.sim.command("UADMIN", f"role add <@{user}> {role}")
-        fake.wait_for(lambda user=user: _said(fake, f"granted <@{user}>"))
+        fake.wait_for(lambda user=user: said(fake, f"granted <@{user}>"))
     bot.sim.command("UMANAGER", "start v1.4.0")
 
 
 def _approve(bot: Bot, fake: FakeSlack) -> None:
-    fake.wait_for(lambda: _said(fake, "*v1.4.0* is on staging"), timeout=30)
+    fake.wait_for(lambda: said(fake, "*v1.4.0* is on staging"), timeout=30)
     bot.sim.command("UQA", "regression v1.4.0 pass <https://ci.example.com/r/1>")
     review = fake.wait_for(
         lambda: next(
@@ -108,7 +99,7 @@ def _approve(bot: Bot, fake: FakeSlack) -> None:
                 "Recorded your approval" in e.text for e in fake.ephemerals_for(user)
             )
         )
-    fake.wait_for(lambda: _said(fake, "*v1.4.0* is approved"))
+    fake.wait_for(lambda: said(fake, "*v1.4.0* is approved"))
 
 
 def test_a_bot_killed_during_the_staging_deploy_finishes_it_after_a_restart(
@@ -118,7 +109,7 @@ def test_a_bot_killed_during_the_staging_deploy_finishes_it_after_a_restart(
     logs = []
     try:
         _to_staging(first, fake)
-        fake.wait_for(lambda: _said(fake, "started *v1.4.0*"))
+        fake.wait_for(lambda: said(fake, "started *v1.4.0*"))
         time.sleep(1.5)  # inside the 4-second staging deploy
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(10)
@@ -127,10 +118,10 @@ def test_a_bot_killed_during_the_staging_deploy_finishes_it_after_a_restart(
         logs.append(first.stop())
     second = Bot(tmp_path, fake, url)
     try:
-        fake.wait_for(lambda: _said(fake, "*v1.4.0* is on staging"), timeout=30)
+        fake.wait_for(lambda: said(fake, "*v1.4.0* is on staging"), timeout=30)
         time.sleep(1)
-        assert len(_said(fake, "*v1.4.0* is on staging")) == 1
-        assert len(_said(fake, "started *v1.4.0*")) == 1
+        assert len(said(fake, "*v1.4.0* is on staging")) == 1
+        assert len(said(fake, "started *v1.4.0*")) == 1
         assert _scalar(url, "SELECT state FROM releases") == "staging"
         assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
     finally:
@@ -147,7 +138,7 @@ def test_sigterm_during_a_production_deploy_exits_in_time_and_the_restart_releas
         _to_staging(first, fake)
         _approve(first, fake)
         first.sim.command("UMANAGER", "promote v1.4.0")
-        fake.wait_for(lambda: _said(fake, ":rocket:"), timeout=20)
+        fake.wait_for(lambda: said(fake, ":rocket:"), timeout=20)
         time.sleep(1)  # inside the 4-second production deploy
         began = time.monotonic()
         first.process.send_signal(signal.SIGTERM)
@@ -159,11 +150,11 @@ def test_sigterm_during_a_production_deploy_exits_in_time_and_the_restart_releas
         logs.append(first.stop())
     second = Bot(tmp_path, fake, url)
     try:
-        fake.wait_for(lambda: _said(fake, ":tada: *v1.4.0* is released"), timeout=40)
+        fake.wait_for(lambda: said(fake, ":tada: *v1.4.0* is released"), timeout=40)
         time.sleep(1)
         assert _scalar(url, "SELECT state FROM releases") == "released"
-        assert len(_said(fake, ":rocket:")) == 1
-        assert len(_said(fake, ":tada:")) == 1
+        assert len(said(fake, ":rocket:")) == 1
+        assert len(said(fake, ":tada:")) == 1
         assert _scalar(url, "SELECT COUNT(*) FROM deployments") == 1
         assert _scalar(url, "SELECT outcome FROM deployments") == "succeeded"
         assert _scalar(url, "SELECT holder FROM deploy_locks") is None
@@ -182,7 +173,7 @@ def test_a_live_instance_takes_over_a_promotion_whose_instance_was_killed(
         _to_staging(first, fake)
         _approve(first, fake)
         first.sim.command("UMANAGER", "promote v1.4.0")
-        fake.wait_for(lambda: _said(fake, ":rocket:"), timeout=20)
+        fake.wait_for(lambda: said(fake, ":rocket:"), timeout=20)
         deadline = time.monotonic() + 20
         while _scalar(url, "SELECT claimed_by FROM jobs WHERE kind = 'promote'") is None:
             assert time.monotonic() < deadline
@@ -191,9 +182,9 @@ def test_a_live_instance_takes_over_a_promotion_whose_instance_was_killed(
         victim = first if str(first.process.pid) in str(holder) else second
         victim.process.send_signal(signal.SIGKILL)
         victim.process.wait(10)
-        fake.wait_for(lambda: _said(fake, ":tada: *v1.4.0* is released"), timeout=40)
+        fake.wait_for(lambda: said(fake, ":tada: *v1.4.0* is released"), timeout=40)
         time.sleep(1)
-        assert len(_said(fake, ":tada:")) == 1
+        assert len(said(fake, ":tada:")) == 1
         assert _scalar(url, "SELECT COUNT(*) FROM deployments") == 1
         assert _scalar(url, "SELECT state FROM releases") == "released"
     finally:
@@ -243,10 +234,10 @@ def test_kill_9_at_every_step_of_staging_and_promotion_does_each_once(
             tmp_path, fake, url, "promote", ("promote", "smoke", "changelog"), bot
         )
         logs += killed
-        fake.wait_for(lambda: _said(fake, ":tada: *v1.4.0* is released"), timeout=60)
+        fake.wait_for(lambda: said(fake, ":tada: *v1.4.0* is released"), timeout=60)
         time.sleep(1)
         for fragment in ("started *v1.4.0*", "is on staging", ":rocket:", "is live", ":tada:"):
-            assert len(_said(fake, fragment)) == 1, fragment
+            assert len(said(fake, fragment)) == 1, fragment
         assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
         assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'production_deploy'") == 1
         assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'smoke_tests'") == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,27 +13,18 @@ from sqlalchemy import create_engine, text
 
 from bot.console.fake_slack import FakeSlack
 from bot.console.simulator import SlackSimulator
-from tests.processes import CHANNEL, SECRET, free_port, launch, stop, wait_healthy
+from tests.processes import (
+    ALWAYS_OPEN,
+    CHANNEL,
+    SECRET,
+    free_port,
+    launch,
+    said,
+    stop,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.postgres
-
-ALWAYS_OPEN = {  # a window every day, all day: promotion is gated by the lock alone
-    "RELEASE_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
-    "RELEASE_WINDOW_START": "00:00",
-    "RELEASE_WINDOW_MINUTES": "1440",
-}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    slack = FakeSlack(bot_token="xoxb-two-instances")
-    slack.start()
-    yield slack
-    slack.stop()
-
-
-def _said(fake: FakeSlack, fragment: str) -> list[str]:
-    return [m.text for m in fake.channel_messages(CHANNEL) if fragment in m.text]
 
 
 def test_two_instances_promoting_at_once_run_one_production_deploy(
@@ -64,9 +54,9 @@ def test_two_instances_promoting_at_once_run_one_production_deploy(
         }
         for user, role in cast.items():
             a.command("UADMIN", f"role add <@{user}> {role}")
-        fake.wait_for(lambda: len(_said(fake, "granted")) == 5)
+        fake.wait_for(lambda: len(said(fake, "granted")) == 5)
         a.command("UMANAGER", "start v1.4.0")
-        fake.wait_for(lambda: _said(fake, "*v1.4.0* is on staging"), timeout=20)
+        fake.wait_for(lambda: said(fake, "*v1.4.0* is on staging"), timeout=20)
         b.command("UQA", "regression v1.4.0 pass <https://ci.example.com/r/1>")
         review = fake.wait_for(
             lambda: next(
@@ -87,7 +77,7 @@ def test_two_instances_promoting_at_once_run_one_production_deploy(
                     "Recorded your approval" in e.text for e in fake.ephemerals_for(user)
                 )
             )
-        fake.wait_for(lambda: _said(fake, "*v1.4.0* is approved"))
+        fake.wait_for(lambda: said(fake, "*v1.4.0* is approved"))
 
         barrier = threading.Barrier(2)
 
@@ -110,10 +100,10 @@ def test_two_instances_promoting_at_once_run_one_production_deploy(
         assert "another production deploy is in flight (v1.4.0" in refusal or (
             "not approved: v1.4.0 is `deploying`" in refusal
         )
-        fake.wait_for(lambda: _said(fake, ":tada: *v1.4.0* is released"), timeout=30)
+        fake.wait_for(lambda: said(fake, ":tada: *v1.4.0* is released"), timeout=30)
         time.sleep(0.5)
-        assert len(_said(fake, ":rocket:")) == 1
-        assert len(_said(fake, ":tada:")) == 1
+        assert len(said(fake, ":rocket:")) == 1
+        assert len(said(fake, ":tada:")) == 1
         engine = create_engine(postgres_url)
         with engine.connect() as conn:
             promotions = conn.execute(
@@ -147,9 +137,9 @@ def test_two_instances_send_a_due_post_exactly_once(
     try:
         for process, port in zip(processes, ports, strict=True):
             wait_healthy(process, port)
-        fake.wait_for(lambda: _said(fake, ":alarm_clock: The release window opens"), timeout=20)
+        fake.wait_for(lambda: said(fake, ":alarm_clock: The release window opens"), timeout=20)
         time.sleep(4)  # both instances keep ticking every second; nothing more may appear
-        posts = _said(fake, ":alarm_clock: The release window opens")
+        posts = said(fake, ":alarm_clock: The release window opens")
         assert len(posts) == 1, posts
         assert f"opens {opens:%a %d %b %Y %H:%M} AEST" in posts[0]
         engine = create_engine(postgres_url)
