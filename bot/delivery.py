@@ -17,6 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import DBAPIError
 
 from bot.pump import Claimed, Pump
 from bot.views.review import review_message
@@ -205,6 +206,8 @@ def _classify(error: Exception) -> Transient | Undeliverable | Exception:
             seconds = float(retry_after) if retry_after and str(retry_after).isdigit() else None
             return Transient(code, seconds)
         return Undeliverable(code)
+    if isinstance(error, DBAPIError):  # reading what to render: the database blipped
+        return Transient(f"database unavailable ({type(error.orig or error).__name__})")
     if isinstance(error, OSError | http.client.HTTPException | SlackRequestError):
         return Transient(type(error).__name__)  # a timeout, a reset, a refused connection
     return error

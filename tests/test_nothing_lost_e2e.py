@@ -471,3 +471,25 @@ def test_a_hotfix_reason_longer_than_a_block_allows_cannot_wedge_the_hotfix(bot:
     bot.wait_said("*v1.4.1* is on staging")
     assert bot.state("v1.4.1") == "staging"
     assert not bot.rows("SELECT id FROM outbox WHERE status = 'undeliverable'")
+
+
+def test_a_database_blip_while_a_review_is_rendered_is_retried_not_given_up(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = UnitOfWork.review
+    blips = [OperationalError("SELECT reviews", {}, Exception("server closed the connection"))]
+
+    def flaky(self: UnitOfWork, review_id: int) -> Any:
+        if blips and threading.current_thread().name.startswith("delivery"):
+            raise blips.pop()
+        return original(self, review_id)
+
+    monkeypatch.setattr(UnitOfWork, "review", flaky)
+    bot = _start(database_url)
+    try:
+        review = bot.to_review()
+        assert not blips
+        assert bot.buttons(review) == ["Approve", "Reject"]
+        assert not bot.rows("SELECT id FROM outbox WHERE status = 'undeliverable'")
+    finally:
+        bot.stop()
