@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.pump import Claimed, Pump
 from bot.views.review import review_message
@@ -67,6 +67,8 @@ class Delivery(Pump):
         # One message is one call of at most the client's timeout (two for a review: a
         # read, then the post), so a claim this long is never still needed when it lapses.
         self._lease = timedelta(seconds=2 * timeout_seconds + 5)
+        self._timeout = timeout_seconds
+        self._sending: set[int] = set()
         self._store = store
         self._client = client  # no retry handlers: retries are this module's, per message
         self._instance = instance
@@ -84,12 +86,20 @@ class Delivery(Pump):
         return claimed
 
     def hand_back(self) -> None:
+        """Release the claims of messages not being sent; one in flight keeps its claim."""
         with self._store.transaction() as uow:
-            uow.release_message_claims(self._instance)
+            uow.release_message_claims(self._instance, keep=set(self._sending))
 
     # -- one message --------------------------------------------------------------------------
 
     def deliver(self, message: OutboxRecord) -> None:
+        self._sending.add(message.id)
+        try:
+            self._deliver(message)
+        finally:
+            self._sending.discard(message.id)
+
+    def _deliver(self, message: OutboxRecord) -> None:
         try:
             if message.kind == REVIEW:
                 self._render_review(message)
@@ -114,7 +124,7 @@ class Delivery(Pump):
     def _reply(self, payload: dict[str, Any]) -> None:
         url = payload.get("response_url")
         if url:
-            response = WebhookClient(url, timeout=10).send(
+            response = WebhookClient(url, timeout=int(self._timeout)).send(
                 text=payload["text"], response_type="ephemeral", replace_original=False
             )
             if response.status_code == 200:
@@ -206,8 +216,9 @@ def _classify(error: Exception) -> Transient | Undeliverable | Exception:
             seconds = float(retry_after) if retry_after and str(retry_after).isdigit() else None
             return Transient(code, seconds)
         return Undeliverable(code)
-    if isinstance(error, DBAPIError):  # reading what to render: the database blipped
-        return Transient(f"database unavailable ({type(error.orig or error).__name__})")
+    if isinstance(error, SQLAlchemyError):  # reading what to render: the database blipped
+        cause = getattr(error, "orig", None) or error
+        return Transient(f"database unavailable ({type(cause).__name__})")
     if isinstance(error, OSError | http.client.HTTPException | SlackRequestError):
         return Transient(type(error).__name__)  # a timeout, a reset, a refused connection
     return error

@@ -94,6 +94,11 @@ class Pump:
                 self._idle.notify_all()
             self.wake()  # the next item of that lane or job may be due now
 
+    def halt(self) -> None:
+        """Stop claiming new work (what is under way goes on)."""
+        self._stopping.set()
+        self._wake.set()
+
     def stop(self, deadline: float) -> bool:
         """Stop claiming; wait until `deadline` (monotonic) for work under way; hand back the rest.
 

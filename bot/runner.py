@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.pump import Claimed, Pump
 from commands.context import Context
@@ -71,9 +71,17 @@ class JobRunner(Pump):
         return claimed
 
     def hand_back(self) -> None:
+        """Release the claims of jobs waiting here; a step still running keeps its claim.
+
+        That claim lapses after the lease (the heartbeat has stopped), so no other instance
+        runs the same step while this one may still be in it.
+        """
         self._beat_stop.set()
+        self._beat.join(5)
+        with self._running_lock:
+            running = set(self._running)
         with self._store.transaction() as uow:
-            handed = uow.release_job_claims(self._instance)
+            handed = uow.release_job_claims(self._instance, keep=running)
         if handed:
             log.info("handed %s unfinished job(s) back for another instance to resume", handed)
 
@@ -119,7 +127,7 @@ class JobRunner(Pump):
             ctx = self._context(job.actor)
             try:
                 result = step.act(ctx, job)
-            except (TransientError, DBAPIError) as error:
+            except (TransientError, SQLAlchemyError) as error:
                 after = error.retry_after if isinstance(error, TransientError) else None
                 self._retry(procedure, ctx, job, _what(error), after)
                 return
@@ -142,13 +150,16 @@ class JobRunner(Pump):
                     job = replace(owned, data={**owned.data, **result})
                     following = step.record(uow, ctx, job, result)
                     uow.job_step_done(job.id, following, job.data, lease=self._lease)
-            except (DBAPIError, Conflict) as error:
+            except (SQLAlchemyError, Conflict) as error:
                 # Not recorded, so not done: the step runs again (it is idempotent).
                 self._retry(procedure, ctx, job, _what(error), None)
                 return
+            except Exception as error:  # a bug in recording: counted, then failed, never looped
+                self._retry(procedure, ctx, job, why(error), None)
+                return
             if following is None:
                 return
-            job = replace(job, step=following)
+            job = replace(job, step=following, attempts=0)
             if self.stopping:  # a safe point: the next step is resumed by whoever is left
                 return
 
@@ -203,14 +214,27 @@ class JobRunner(Pump):
                     error=what[:200],
                 )
                 procedure.failed(uow, ctx, owned, what, definite)
-                uow.end_job(job.id, "failed", what)
+                ended = uow.job(job.id)
+                if ended is not None and ended.status == "pending":  # (it may have finished it)
+                    uow.end_job(job.id, "failed", what)
         except Exception as error:
             log.warning("job %s: could not record its failure (%s)", job.id, type(error).__name__)
+            self._end_without_procedure(job, what)
+
+    def _end_without_procedure(self, job: JobRecord, what: str) -> None:
+        """The procedure's own failure handling failed: end the job so it is not re-run."""
+        try:
+            with self._store.transaction() as uow:
+                if uow.owned_job(job.id, self._instance) is not None:
+                    uow.end_job(job.id, "failed", what)
+        except Exception as error:
+            log.warning("job %s: could not end it (%s)", job.id, type(error).__name__)
 
 
 def _what(error: Exception) -> str:
-    if isinstance(error, DBAPIError):
-        return f"the database was unavailable ({type(error.orig or error).__name__})"
+    if isinstance(error, SQLAlchemyError):
+        cause = getattr(error, "orig", None) or error
+        return f"the database was unavailable ({type(cause).__name__})"
     if isinstance(error, Conflict):
         return "a conflicting change at the same moment"
     return str(error)

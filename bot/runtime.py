@@ -83,6 +83,7 @@ class Runtime:
         deadline = time.monotonic() + seconds
         if self.ticker is not None:
             self.ticker.stop()
+        self.jobs.halt()  # no new step starts here; steps under way reach their end
         self.services.worker.shutdown(deadline - 10.0)
         finished = self.jobs.stop(deadline - 3.0)
         self.delivery.stop(deadline)

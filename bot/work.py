@@ -44,8 +44,10 @@ class Worker:
                 self._idle.notify_all()
 
     def shutdown(self, deadline: float | None = None) -> None:
-        """Finish the commands already acknowledged (they are short), until `deadline`."""
-        self._executor.shutdown(wait=False)
+        """Let the commands already acknowledged finish (they are short), until `deadline`.
+
+        The pool keeps accepting: a listener that acknowledged a moment ago still runs.
+        """
         with self._idle:
             while self._busy and (deadline is None or time.monotonic() < deadline):
                 self._idle.wait(0.1)

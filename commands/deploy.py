@@ -19,7 +19,7 @@ from integrations.ports import CheckResult, Deployment, IntegrationError, Transi
 from release.audit import AuditAction
 from release.lifecycle import Event, IllegalTransition
 from release.records import ReleaseRecord
-from storage.jobs import JobRecord
+from storage.jobs import DONE, JobRecord
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -206,6 +206,7 @@ def _promotion_failed(
     if job.step == "changelog":
         # Live and verified: a change log we could not write does not undo that.
         _released(uow, ctx, job, {"changelog_error": what})
+        uow.end_job(job.id, DONE, f"change log not updated: {what}")
         return
     doing = {
         "promote": "the production deploy failed",

@@ -21,6 +21,8 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
+    # Command, job and delivery threads share the pool: room for all, and no long waits.
+    kwargs = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10, **kwargs}
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _serialise_sqlite_writers(engine)

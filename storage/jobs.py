@@ -178,15 +178,18 @@ class JobRepository:
         row.finished_at = row.updated_at = self.timer_now()
         row.claimed_by = row.claimed_until = None
 
-    def release_job_claims(self, holder: str) -> int:
-        """Hand back every job `holder` claimed, so another instance resumes it at once."""
-        result = self._session.execute(
-            update(models.Job)
+    def release_job_claims(self, holder: str, *, keep: set[int] | None = None) -> int:
+        """Hand back the jobs `holder` claimed (but `keep`), so another instance resumes them."""
+        rows = self._session.scalars(
+            select(models.Job)
             .where(models.Job.claimed_by == holder, models.Job.status == PENDING)
-            .values(claimed_by=None, claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+            .order_by(models.Job.id)  # the heartbeat locks in this order too
+            .with_for_update()
+        ).all()
+        handed = [r for r in rows if r.id not in (keep or set())]
+        for row in handed:
+            row.claimed_by = row.claimed_until = None
+        return len(handed)
 
     # -- deployments ------------------------------------------------------------------
 

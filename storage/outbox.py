@@ -133,16 +133,18 @@ class OutboxRepository:
         row = self._session.get_one(models.OutboxMessage, message_id)
         row.payload = payload
 
-    def release_message_claims(self, holder: str) -> int:
-        """Hand back every message `holder` claimed (a clean shutdown)."""
+    def release_message_claims(self, holder: str, *, keep: set[int] | None = None) -> int:
+        """Hand back the messages `holder` claimed but is not sending (a clean shutdown)."""
+        query = update(models.OutboxMessage).where(
+            models.OutboxMessage.claimed_by == holder,
+            models.OutboxMessage.status == PENDING,
+        )
+        if keep:
+            query = query.where(models.OutboxMessage.id.not_in(keep))
         result = self._session.execute(
-            update(models.OutboxMessage)
-            .where(
-                models.OutboxMessage.claimed_by == holder,
-                models.OutboxMessage.status == PENDING,
+            query.values(claimed_by=None, claimed_until=None).execution_options(
+                synchronize_session=False
             )
-            .values(claimed_by=None, claimed_until=None)
-            .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -15,7 +15,7 @@ from bot.console.local import LocalBot
 from bot.views.review import ReviewAction
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
-from integrations.ports import Deployment, IntegrationError, TransientError
+from integrations.ports import CheckResult, Deployment, IntegrationError, TransientError
 from storage.unit_of_work import UnitOfWork
 from tests.harness import (
     CLIENT_SUCCESS,
@@ -431,6 +431,7 @@ def test_a_change_log_outage_still_releases_a_verified_deploy(database_url: str)
         assert bot.state("v1.4.0") == "released"
         assert not [t for t in bot.said() if ":rotating_light:" in t]
         assert bot.rows("SELECT holder FROM deploy_locks")[0][0] is None
+        assert bot.rows("SELECT status FROM jobs WHERE kind = 'promote'") == [("done",)]
     finally:
         bot.stop()
 
@@ -491,5 +492,42 @@ def test_a_database_blip_while_a_review_is_rendered_is_retried_not_given_up(
         assert not blips
         assert bot.buttons(review) == ["Approve", "Reject"]
         assert not bot.rows("SELECT id FROM outbox WHERE status = 'undeliverable'")
+    finally:
+        bot.stop()
+
+
+class SlowToPromote(DryRunDeployer):
+    def __init__(self) -> None:
+        self.failures = 7  # one short of giving up
+
+    def promote(self, staging: Deployment) -> Deployment:
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("Vercel answered 503")
+        return super().promote(staging)
+
+
+class SmokeOnceTimedOut(DryRunSmokeTests):
+    def __init__(self) -> None:
+        super().__init__(("asset upload",))
+        self.timed_out = False
+
+    def run(self, production: Deployment) -> list[CheckResult]:
+        if not self.timed_out:
+            self.timed_out = True
+            raise TransientError("the smoke target did not answer in 10 s")
+        return super().run(production)
+
+
+def test_retries_are_counted_per_step_not_carried_into_the_next(database_url: str) -> None:
+    integrations = Integrations(DryRunSourceControl(), SlowToPromote(), SmokeOnceTimedOut())
+    bot = Harness.start(database_url, integrations=integrations)
+    bot.local.runtime.jobs.first_backoff = 0.01
+    try:
+        bot.approved()
+        bot.run(MANAGER, "promote v1.4.0")
+        bot.wait_said(":tada: *v1.4.0* is released", timeout=30)
+        retried = bot.rows("SELECT COUNT(*) FROM audit_events WHERE action = 'step.retried'")
+        assert retried[0][0] == 8
     finally:
         bot.stop()
