@@ -6,6 +6,7 @@ from datetime import UTC
 
 from commands.context import Context
 from commands.parser import FreezeAdd, FreezeCancel, FreezeList
+from commands.text import escape
 from release.audit import AuditAction
 from release.freezes import Freeze, FreezeRequest, check_freeze, describe_notice, freeze_days
 from release.permissions import Action, permitted
@@ -16,7 +17,7 @@ def describe(freeze: Freeze, ctx: Context) -> str:
     first, last = freeze_days(freeze, ctx.zone)
     span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
     marker = " (short notice)" if freeze.short_notice else ""
-    return f"#{freeze.id} {span}{marker}: {freeze.reason}"
+    return f"#{freeze.id} {span}{marker}: {escape(freeze.reason)}"
 
 
 def add(ctx: Context, command: FreezeAdd) -> None:
@@ -76,7 +77,7 @@ def add(ctx: Context, command: FreezeAdd) -> None:
             ctx.conversation.announce(
                 f":warning: *Bypass*: freeze #{freeze.id} was scheduled at short notice ({notice}; "
                 f"the policy asks for two weeks) by <@{ctx.actor}> as Reliability Partner: "
-                f"{command.reason}"
+                f"{escape(command.reason)}"
             )
 
 

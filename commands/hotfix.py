@@ -7,6 +7,7 @@ from commands.jobs import begin
 from commands.lifecycle import STAGE, refused_as_started
 from commands.live import in_production
 from commands.parser import Hotfix
+from commands.text import escape
 from release.audit import AuditAction
 from release.hotfixes import next_hotfix
 from release.permissions import Action
@@ -48,8 +49,8 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
             )
             ctx.conversation.announce(
                 f":ambulance: <@{ctx.actor}> started hotfix *{version}* on top of {live}: "
-                f"{command.reason}\nIt needs a Reliability Partner and a Client Success Lead to "
-                "approve it below; it still goes through staging and its regression before "
+                f"{escape(command.reason)}\nIt needs a Reliability Partner and a Client Success "
+                "Lead to approve it below; it still goes through staging and its regression before "
                 "production."
             )
             ctx.conversation.post_review(review.id)

@@ -8,6 +8,7 @@ from commands.context import Context
 from commands.jobs import Procedure, Result, Step, begin
 from commands.live import in_production
 from commands.parser import Cancel, OpenReview, Regression, Start
+from commands.text import escape
 from commands.transitions import advance
 from integrations.ports import IntegrationError, TransientError
 from release.audit import AuditAction
@@ -370,5 +371,5 @@ def cancel(ctx: Context, command: Cancel) -> None:
         for review in closed:
             ctx.conversation.show_review(review.id)
         ctx.conversation.announce(
-            f":no_entry_sign: <@{ctx.actor}> cancelled *{version}*: {command.reason}"
+            f":no_entry_sign: <@{ctx.actor}> cancelled *{version}*: {escape(command.reason)}"
         )

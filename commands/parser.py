@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
+from commands.text import MAX_TEXT, too_long
 from release.roles import Role
 from release.versions import Version, parse_version
 
@@ -13,7 +15,7 @@ from release.versions import Version, parse_version
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 # Slack wraps links as <https://…> or <https://…|label>.
 _LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
-_BARE_URL = re.compile(r"https?://\S+")
+_BARE_URL = re.compile(r"https?://[^\s<>|]+")  # no `|` or `>`: it could disguise the link
 
 
 @dataclass(frozen=True)
@@ -148,10 +150,17 @@ USAGE: dict[str, str] = {
 }
 
 _ROLE_NAMES = ", ".join(r.value for r in Role)
+C = TypeVar("C")
 
 
 def _usage(name: str, problem: str) -> Usage:
     return Usage(f"{problem}\nUsage: `{USAGE[name]}`")
+
+
+def _capped(command: C, text: str) -> C | Usage:
+    """`command`, or a refusal when its free text is longer than anyone should type."""
+    refusal = too_long(text)
+    return command if refusal is None else Usage(refusal)
 
 
 def _version(name: str, word: str | None) -> Version | Usage:
@@ -194,13 +203,15 @@ def parse(text: str) -> Command | Usage:
         reason = " ".join(args[1:] if force else args).strip()
         if not reason:
             return _usage(name, "Say why the lock is cleared.")
-        return Unlock(reason, force=force)
+        return _capped(Unlock(reason, force=force), reason)
     if name == "hotfix":
         version = _version(name, args[0] if args else None)
         if isinstance(version, Usage):
             return version
         reason = " ".join(args[1:]).strip()
-        return Hotfix(version, reason) if reason else _usage(name, "Say why it is a hotfix.")
+        if not reason:
+            return _usage(name, "Say why it is a hotfix.")
+        return _capped(Hotfix(version, reason), reason)
     if name in ("start", "review", "promote", "check"):
         version = _version(name, args[0] if args else None)
         if isinstance(version, Usage):
@@ -221,7 +232,7 @@ def parse(text: str) -> Command | Usage:
         reason = " ".join(args[1:]).strip()
         if not reason:
             return _usage(name, "Say why the release is cancelled.")
-        return Cancel(version, reason)
+        return _capped(Cancel(version, reason), reason)
     if name == "regression":
         return _parse_regression(args)
     return Usage(
@@ -258,7 +269,7 @@ def _parse_freeze(args: list[str]) -> FreezeAdd | FreezeList | FreezeCancel | Us
     reason = " ".join(args[3:]).strip()
     if not reason:
         return _usage(name, "Say why the freeze is needed.")
-    return FreezeAdd(first, last, reason)
+    return _capped(FreezeAdd(first, last, reason), reason)
 
 
 def _parse_regression(args: list[str]) -> Regression | Usage:
@@ -274,6 +285,8 @@ def _parse_regression(args: list[str]) -> Regression | Usage:
     url = link.group(1) if link else args[2]
     if not _BARE_URL.fullmatch(url):
         return _usage(name, "The report must be an http(s) link.")
+    if len(url) > MAX_TEXT:
+        return Usage(too_long(url, "The report link") or "")
     return Regression(version, args[1].lower() == "pass", url)
 
 

@@ -11,6 +11,7 @@ from commands.jobs import begin
 from commands.live import fail_in_flight, in_production
 from commands.parser import Check, Promote, Unlock
 from commands.sign_off import signers
+from commands.text import escape
 from commands.timefmt import in_zone
 from commands.transitions import advance
 from release.audit import AuditAction
@@ -259,6 +260,6 @@ def unlock(ctx: Context, command: Unlock) -> None:
         ctx.conversation.announce(
             f"{forced}:unlock: <@{ctx.actor}> cleared the production deploy lock held for "
             f"{held.version} (promoted by <@{held.actor}> at "
-            f"{in_zone(held.acquired_at, ctx.zone)}): {command.reason}.{left} Check production "
-            "before the next promotion."
+            f"{in_zone(held.acquired_at, ctx.zone)}): {escape(command.reason)}.{left} Check "
+            "production before the next promotion."
         )

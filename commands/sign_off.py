@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from commands.context import Context
+from commands.text import escape
 from commands.transitions import advance
 from release.audit import AuditAction
 from release.hotfixes import needs_four_eyes
@@ -167,7 +168,8 @@ def _announce_outcome(
         )
     elif outcome is Event.REJECTED:
         ctx.conversation.announce(
-            f":x: <@{ctx.actor}> rejected *{review.version}* as {role.label}: {reason.strip()}\n"
+            f":x: <@{ctx.actor}> rejected *{review.version}* as {role.label}: "
+            f"{escape(reason.strip())}\n"
             f"After a fix, record a passing regression re-run or open a fresh review with "
             f"`/release review {review.version}`."
         )

@@ -7,6 +7,7 @@ from datetime import datetime
 from commands.context import Context
 from commands.freezes import describe as describe_freeze
 from commands.parser import Status
+from commands.text import escape
 from release.freezes import Freeze
 from release.lifecycle import WAITING_FOR
 from release.records import AuditEntry, DeployLockRecord, ReleaseRecord, ReviewRecord
@@ -121,7 +122,7 @@ def _detail(release: ReleaseRecord, review: ReviewRecord | None, history: list[A
         "Staging regression: " + ("passed" if release.regression_passed else "not passed"),
     ]
     if release.reason:
-        lines.append(f"Reason: {release.reason}")
+        lines.append(f"Reason: {escape(release.reason)}")
     if review is not None:
         signed = {s.role: s for s in review.sign_offs}
         parts = []
@@ -148,7 +149,7 @@ def _describe(entry: AuditEntry) -> str:
         return f"moved it {d.get('from_state')} → {d.get('to_state')}"
     if entry.action == "sign_off":
         verb = "approved" if d.get("decision") == "approve" else "rejected"
-        reason = f" ({d['reason']})" if d.get("reason") else ""
+        reason = f" ({escape(str(d['reason']))})" if d.get("reason") else ""
         return f"{verb} as {d.get('role_title', d.get('role'))}{reason}"
     if entry.action.startswith("command."):
         return "ran `" + entry.action.removeprefix("command.") + "`"

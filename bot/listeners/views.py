@@ -11,6 +11,7 @@ from bot.services import Services
 from bot.views.review import SignOffModal
 from bot.work import guarded
 from commands import sign_off
+from commands.text import too_long
 from release.review import Decision
 from release.roles import Role
 
@@ -42,6 +43,8 @@ def register(app: AsyncApp, services: Services) -> None:
             errors[SignOffModal.ROLE_BLOCK.value] = "Choose the role you sign off as."
         if decision is Decision.REJECT and not reason.strip():
             errors[SignOffModal.REASON_BLOCK.value] = "Say why the release is not ready."
+        elif (refusal := too_long(reason)) is not None:
+            errors[SignOffModal.REASON_BLOCK.value] = refusal
         if errors:
             await ack(response_action="errors", errors=errors)
             return

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from commands.outcome import fit
+from commands.text import MAX_TEXT, escape
 from release.records import ReleaseRecord, ReviewRecord
 from release.review import Decision
 from release.roles import Role
@@ -62,7 +63,7 @@ def _role_field(review: ReviewRecord, role: Role) -> MarkdownTextObject:
     elif signed.decision is Decision.APPROVE:
         state = f":white_check_mark: approved by <@{signed.user_id}>"
     else:
-        state = f":x: rejected by <@{signed.user_id}>: {signed.reason}"
+        state = f":x: rejected by <@{signed.user_id}>: {escape(signed.reason)}"
     return MarkdownTextObject(text=fit(f"*{role.label}*\n{state}", FIELD_LIMIT))
 
 
@@ -75,8 +76,9 @@ def review_message(
     title = "Hotfix approval" if hotfix else "Readiness review"
     about = (
         f"*Hotfix* {version} · `{release.state}` · branch `{release.branch}`\n"
-        f"*Why*: {release.reason}\nOnce a Reliability Partner and a Client Success Lead approve, "
-        "it may be promoted at any time, in a freeze too, after its staging regression passes."
+        f"*Why*: {escape(release.reason)}\nOnce a Reliability Partner and a Client Success "
+        "Lead approve, it may be promoted at any time, in a freeze too, after its staging "
+        "regression passes."
         if hotfix
         else f"*Release* {version} · `{release.state}` · branch `{release.branch}`\n"
         f"*Release notes*\n{notes}"
@@ -214,7 +216,7 @@ def sign_off_modal(
                 block_id=SignOffModal.REASON_BLOCK.value,
                 label=f"Why is {version} not ready?",
                 element=PlainTextInputElement(
-                    action_id=SignOffModal.REASON.value, multiline=True, max_length=2000
+                    action_id=SignOffModal.REASON.value, multiline=True, max_length=MAX_TEXT
                 ),
             )
         )
