@@ -225,8 +225,10 @@ def regression(ctx: Context, command: Regression) -> None:
                 ctx.conversation.show_review(old.id)
             ctx.conversation.announce(
                 f":x: Regression *failed* on staging for *{version}* "
-                f"(<{command.report_url}|report>, recorded by <@{ctx.actor}>). Fix the "
-                f"blockers, redeploy and record a re-run."
+                f"(<{command.report_url}|report>, recorded by <@{ctx.actor}>). To ship a fix, "
+                f"push it to `{release.branch}`: staging redeploys from that branch. Then QA runs "
+                f"the suite again and records it with `/release regression {version} "
+                "pass|fail <report-url>`."
             )
             return
         if release.kind == "hotfix":

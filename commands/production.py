@@ -155,6 +155,12 @@ def promote(ctx: Context, command: Promote) -> None:
         if release is None:
             ctx.conversation.reply(f"There is no release {version}.")
             return
+        if release.state is State.RELEASED:
+            ctx.conversation.reply(
+                f"{version} is already released: it reached production and passed its smoke "
+                f"tests. Nothing was changed. See `/release status {version}`."
+            )
+            return
         gates = promotion_gates(_facts(uow, ctx, release, lock=True), ctx.when)
         blocked = failing(gates)
         if blocked:

@@ -6,16 +6,30 @@ from datetime import datetime
 
 from commands.context import Context
 from commands.freezes import describe as describe_freeze
+from commands.live import in_production
 from commands.parser import Status
 from commands.text import escape
-from release.freezes import Freeze
-from release.lifecycle import WAITING_FOR
+from commands.timefmt import in_zone
+from release.freezes import Freeze, freeze_at
+from release.lifecycle import WAITING_FOR, State
 from release.records import AuditEntry, DeployLockRecord, ReleaseRecord, ReviewRecord
+from release.versions import is_newer
 from release.windows import next_window, window_at
 from storage.jobs import JobRecord
 from storage.outbox import OutboxRecord
 
 HISTORY_LENGTH = 10
+#: Open releases that something newer in production makes pointless.
+SUPERSEDABLE = frozenset(
+    {
+        State.PLANNED,
+        State.STAGING,
+        State.REGRESSION_FAILED,
+        State.IN_REVIEW,
+        State.REJECTED,
+        State.APPROVED,
+    }
+)
 
 
 def status(ctx: Context, command: Status) -> None:
@@ -25,7 +39,8 @@ def status(ctx: Context, command: Status) -> None:
             releases = uow.releases(open_only=True)
             freezes = uow.freezes(ending_after=now)
             lock = uow.deploy_lock()
-            lines = [_cadence(ctx, now, freezes, lock), _overview(releases)]
+            live = in_production(uow)
+            lines = [_cadence(ctx, now, freezes, lock), _overview(releases, live)]
             lines += _undelivered(uow.undelivered(limit=5))
             ctx.conversation.reply("\n".join(lines))
             return
@@ -40,7 +55,7 @@ def status(ctx: Context, command: Status) -> None:
         history = uow.history(release.id, HISTORY_LENGTH)
         steps = _steps(uow.jobs_of(release.id))
     ctx.conversation.reply(
-        "\n".join([_detail(release, reviews[-1] if reviews else None, history), *steps])
+        "\n".join([_detail(ctx, release, reviews[-1] if reviews else None, history), *steps])
     )
 
 
@@ -80,7 +95,14 @@ def _cadence(
 ) -> str:
     windows = ctx.policy.schedule.windows
     open_now = window_at(windows, now)
-    if open_now is not None:
+    frozen = freeze_at(freezes, now)
+    if open_now is not None and frozen is not None:
+        lines = [
+            f":snowflake: A release window is open now, but it is frozen by freeze "
+            f"{describe_freeze(frozen, ctx)} until {ctx.when(frozen.ends)}: only an approved "
+            "hotfix may be promoted."
+        ]
+    elif open_now is not None:
         lines = [f":calendar: A release window is open now, until {ctx.when(open_now.closes)}."]
     else:
         lines = [f":calendar: Next release window: {ctx.when(next_window(windows, now).opens)}."]
@@ -102,22 +124,28 @@ def _waiting(release: ReleaseRecord) -> str:
     return WAITING_FOR[release.state].replace("<version>", release.version)
 
 
-def _overview(releases: list[ReleaseRecord]) -> str:
+def _overview(releases: list[ReleaseRecord], live: str | None) -> str:
     if not releases:
         return "No release is open. Start one with `/release start vX.Y.Z`."
     lines = ["*Open releases*"]
-    lines += [
-        f"• *{r.version}*{' (hotfix)' if r.kind == 'hotfix' else ''} `{r.state}`: "
-        f"waiting for {_waiting(r)}"
-        for r in releases
-    ]
+    for r in releases:
+        name = f"• *{r.version}*{' (hotfix)' if r.kind == 'hotfix' else ''} `{r.state}`: "
+        if r.state in SUPERSEDABLE and not is_newer(r.version, live):
+            lines.append(
+                f"{name}superseded: {live}, which is newer, is in production, so it can never "
+                f"ship. Cancel it with `/release cancel {r.version} <reason>`."
+            )
+        else:
+            lines.append(f"{name}waiting for {_waiting(r)}")
     return "\n".join(lines)
 
 
-def _detail(release: ReleaseRecord, review: ReviewRecord | None, history: list[AuditEntry]) -> str:
+def _detail(
+    ctx: Context, release: ReleaseRecord, review: ReviewRecord | None, history: list[AuditEntry]
+) -> str:
     lines = [
         f"*{release.version}* is `{release.state}` (started by <@{release.started_by}> "
-        f"{release.created_at:%Y-%m-%d %H:%M} UTC, branch `{release.branch}`).",
+        f"{in_zone(release.created_at, ctx.zone)}, branch `{release.branch}`).",
         f"Waiting for: {_waiting(release)}.",
         "Staging regression: " + ("passed" if release.regression_passed else "not passed"),
     ]
@@ -134,7 +162,10 @@ def _detail(release: ReleaseRecord, review: ReviewRecord | None, history: list[A
         lines.append(f"Review #{review.id} ({review.status}): " + "; ".join(parts))
     if history:
         lines.append("*Recent history*")
-        lines += [f"• {e.at:%Y-%m-%d %H:%M:%S} {_who(e.actor)} {_describe(e)}" for e in history]
+        lines += [
+            f"• {e.at.astimezone(ctx.zone):%Y-%m-%d %H:%M:%S %Z} {_who(e.actor)} {_describe(e)}"
+            for e in history
+        ]
     return "\n".join(lines)
 
 

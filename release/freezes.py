@@ -24,6 +24,8 @@ __all__ = [
 ]
 
 NOTICE = timedelta(days=14)
+#: How far ahead a freeze may end: anything later is surely a typo.
+HORIZON = timedelta(days=2 * 366)
 
 _DAY = timedelta(days=1)
 
@@ -127,13 +129,19 @@ def check_freeze(
             f"That freeze ends ({last}) before it starts ({first}), so nothing was scheduled. "
             "Give the first day, then the last day."
         )
+    today = now.astimezone(zone).date()
+    if request.first_day < today:
+        return Refusal(
+            f"A freeze cannot start in the past: {first} is before today ({today.isoformat()}), "
+            "so nothing was scheduled. Give a first day from today onwards."
+        )
+    if request.last_day > today + HORIZON:
+        return Refusal(
+            f"A freeze ending {last} is more than two years ahead, so nothing was scheduled. "
+            "Check the dates."
+        )
     starts, ends = freeze_span(zone, request.first_day, request.last_day)
     at = now.astimezone(UTC)
-    if ends.astimezone(UTC) <= at:
-        return Refusal(
-            f"A freeze from {first} to {last} would already be over, so nothing was "
-            "scheduled. Give dates from today onwards."
-        )
     clashes = sorted(
         (f for f in existing if f.overlaps(starts, ends)),
         key=lambda f: (f.starts.astimezone(UTC), f.id),

@@ -150,8 +150,29 @@ def test_the_reason_is_checked_before_the_dates() -> None:
 def test_a_freeze_that_would_already_be_over_is_refused() -> None:
     now = brisbane(2026, 12, 28)  # the instant the freeze would have ended
     reason = refused(check_freeze(request(by_reliability=True), now, ZONE, []))
-    assert "already be over" in reason
+    assert "cannot start in the past: 2026-12-20 is before today (2026-12-28)" in reason
     assert "from today onwards" in reason
+
+
+def test_even_a_reliability_partner_cannot_start_a_freeze_yesterday() -> None:
+    now = brisbane(2026, 12, 21)  # the freeze would have started yesterday
+    reason = refused(check_freeze(request(by_reliability=True), now, ZONE, []))
+    assert "cannot start in the past" in reason
+
+
+def test_a_freeze_starting_today_at_short_notice_is_accepted_from_a_reliability_partner() -> None:
+    now = brisbane(2026, 12, 20)
+    accepted = check_freeze(request(by_reliability=True), now, ZONE, [])
+    assert not isinstance(accepted, Refusal) and accepted.short_notice
+
+
+@pytest.mark.parametrize(
+    "first, last", [("0001-01-01", "0001-01-02"), ("2027-01-01", "9999-12-31")]
+)
+def test_dates_out_of_any_sensible_range_are_refused_not_crashed(first: str, last: str) -> None:
+    ask = FreezeRequest(date.fromisoformat(first), date.fromisoformat(last), "x", True)
+    reason = refused(check_freeze(ask, brisbane(2026, 11, 1), ZONE, []))
+    assert "nothing was scheduled" in reason
 
 
 def test_a_freeze_overlapping_another_is_refused_naming_it() -> None:
