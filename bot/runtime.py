@@ -189,7 +189,12 @@ def build_runtime(
         engine,
         services,
         bolt,
-        asgi_app(bolt, services, on_shutdown=lambda: runtime.close()),
+        asgi_app(
+            bolt,
+            services,
+            on_shutdown=lambda: runtime.close(),
+            signing_secret=secret.get_secret_value() if secret else "",
+        ),
         delivery,
         jobs,
     )

@@ -57,6 +57,10 @@ class Ticker:
             self._reap()
         except Exception:
             log.exception("could not check the deploy lock")
+        try:  # a replay of these would be stale by now: the guard refuses it anyway
+            self.services.store.forget_requests(timedelta(minutes=10))
+        except Exception:
+            log.exception("could not forget old request signatures")
         services = self.services
         now = services.clock.now()
         try:

@@ -16,19 +16,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import request_guard
+from bot.request_guard import RequestGuard
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 
 def asgi_app(
-    bolt: AsyncApp, services: Services, on_shutdown: Callable[[], None] | None = None
+    bolt: AsyncApp,
+    services: Services,
+    on_shutdown: Callable[[], None] | None = None,
+    *,
+    signing_secret: str,
 ) -> Starlette:
     """The HTTP app. `on_shutdown` runs in the server's lifespan, so SIGTERM reaches it.
 
     (uvicorn re-raises SIGTERM after its own shutdown: clean-up after `serve()` never runs.)
     """
     handler = AsyncSlackRequestHandler(bolt)
+
+    async def first_seen(signature: str, timestamp: int) -> bool:
+        return await services.worker.run(services.store.first_seen, signature, timestamp)
+
+    guard = RequestGuard(signing_secret, first_seen, read_seconds=request_guard.READ_SECONDS)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -38,7 +49,10 @@ def asgi_app(
             await asyncio.to_thread(on_shutdown)
 
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        admitted = await guard.admit(request)
+        if isinstance(admitted, Response):
+            return admitted
+        return await handler.handle(admitted)
 
     async def healthz(_request: Request) -> Response:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UtcDateTime
@@ -111,7 +111,7 @@ class Artefact(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: database triggers refuse UPDATE and DELETE on this table."""
+    """Append-only: database triggers refuse UPDATE, DELETE, REPLACE and TRUNCATE."""
 
     __tablename__ = "audit_events"
 
@@ -239,3 +239,13 @@ class Deployment(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed | unknown
     replaced: Mapped[str | None] = mapped_column(String(128))
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+
+
+class SeenRequest(Base):
+    """A signed request already accepted: the same signature again is a replay."""
+
+    __tablename__ = "seen_requests"
+
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime] = mapped_column(index=True)

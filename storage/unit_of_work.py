@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -66,6 +66,33 @@ class Store:
         if uow.has_work:
             for wake in self._after_commit:
                 wake()
+
+    def first_seen(self, signature: str, timestamp: int) -> bool:
+        """Record an accepted request's signature: False when it was seen before (a replay).
+
+        Its own short transaction, so two instances receiving the same request race on
+        the primary key and exactly one wins.
+        """
+        try:
+            with self._sessions.begin() as session:
+                session.add(
+                    models.SeenRequest(
+                        signature=signature, timestamp=timestamp, seen_at=self.timer.now()
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def forget_requests(self, older_than: timedelta) -> int:
+        """Drop remembered signatures once no replay of them could be fresh any more."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                delete(models.SeenRequest).where(
+                    models.SeenRequest.seen_at < self.timer.now() - older_than
+                )
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def ping(self) -> None:
         with self._sessions() as session:

@@ -158,4 +158,4 @@ def test_release_bot_migrate_brings_a_new_database_to_the_newest_schema(tmp_path
     assert {"releases", "reviews", "sign_offs", "freezes", "deploy_locks", "scheduled_posts"} <= (
         tables
     )
-    assert head == "0003"
+    assert head == "0005"

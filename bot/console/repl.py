@@ -7,12 +7,21 @@ buttons, tick checkboxes and fill in modals.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
+
+from sqlalchemy.engine import make_url
 
 from bot.console.fake_slack import Message, OpenedView
 from bot.console.local import CHANNEL_ID, LocalBot
@@ -24,7 +33,8 @@ from release.windows import next_window
 HELP = """\
 Console commands:
   /release <text>        run a slash command as the current user (`@name` mentions someone)
-  as <name>              switch user (anyone; a new name is a new person with no roles)
+  as <name>              switch user (anyone; a new name is a new person with no roles;
+                         names and their roles are kept between sessions)
   in <#channel>          switch channel (commands only work in #portal-release)
   press <n|label>        press button n (or the newest button with that label)
   tick <n> [items…]      set checklist n to exactly these item numbers
@@ -33,13 +43,62 @@ Console commands:
                          (in the release zone); scheduled posts then fall due as they would
   who                    who you are and where
   help                   this text
-  quit                   leave (the SQLite database keeps everything)"""
+  quit                   leave, as Ctrl-D or Ctrl-C do (the database keeps everything);
+                         Ctrl-C at a modal or y/n prompt cancels just that prompt"""
 
 _NAME = re.compile(r"[a-z][a-z0-9_.-]{0,20}")
 
 
 def user_id(name: str) -> str:
     return "U" + re.sub(r"[^A-Z0-9]", "", name.upper())
+
+
+class _Cancelled(Exception):
+    """Ctrl-C at a modal or confirm prompt: that prompt is dropped, the session goes on."""
+
+
+class People:
+    """The names the console has used, each with a fake Slack user ID kept across sessions."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.ids: dict[str, str] = {}
+        self._load()
+
+    def _load(self) -> None:
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            data = json.loads(self.path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as error:
+            logging.getLogger(__name__).warning("names are not kept: %s: %s", self.path, error)
+            self.path = None  # never overwrite a file we could not read
+            return
+        self.ids.update({str(name): str(uid) for name, uid in data.items()})
+
+    def id_for(self, name: str) -> str:
+        if name not in self.ids:
+            self._load()  # another console on the same database may have met them
+        if name not in self.ids:
+            taken, uid, n = set(self.ids.values()), user_id(name), 1
+            while uid in taken:  # `a.b` and `ab` are two people
+                n += 1
+                uid = f"{user_id(name)}{n}"
+            self.ids[name] = uid
+            self._save()
+        return self.ids[name]
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        try:
+            temporary.write_text(json.dumps(self.ids, indent=2, sort_keys=True) + "\n")
+            temporary.replace(self.path)
+        except OSError as error:
+            logging.getLogger(__name__).warning("names are not kept: %s: %s", self.path, error)
 
 
 class Console:
@@ -49,12 +108,17 @@ class Console:
         out: TextIO,
         read: Callable[[str], str | None],
         clock: OffsetClock,
+        people: People | None = None,
+        remember: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.bot = bot
         self.clock = clock
         self.out = out
         self.read = read
+        self.remember = remember  # a typed command goes into the line-editing history
+        self.people = people or People(None)
         self.names: dict[str, str] = {CHANNEL_ID: "portal-release", "UBOT": "release-bot"}
+        self.names.update({uid: name for name, uid in self.people.ids.items()})
         self.user = self._person("alice")
         self.channel = CHANNEL_ID
         self.controls: dict[int, tuple[tuple[str, str], Control]] = {}
@@ -65,7 +129,7 @@ class Console:
     # -- plumbing -------------------------------------------------------------------
 
     def _person(self, name: str) -> str:
-        uid = user_id(name)
+        uid = self.people.id_for(name)
         self.names[uid] = name
         return uid
 
@@ -74,6 +138,13 @@ class Console:
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
+
+    def ask(self, prompt: str) -> str:
+        """A modal or confirm prompt: Ctrl-C cancels it, the end of input answers nothing."""
+        try:
+            return self.read(prompt) or ""
+        except KeyboardInterrupt:
+            raise _Cancelled from None
 
     def _escape_mentions(self, text: str) -> str:
         def escape(match: re.Match[str]) -> str:
@@ -86,6 +157,7 @@ class Console:
     # -- the loop ---------------------------------------------------------------------
 
     def run(self) -> None:
+        """Until `quit` or the end of input; Ctrl-C here (KeyboardInterrupt) ends it too."""
         self.say("release-bot console: the real bot, a local stand-in for Slack. Type `help`.")
         self.say(f"You are @{self.name_of(self.user)} in #portal-release.")
         while True:
@@ -93,12 +165,15 @@ class Console:
             if line is None:
                 return
             line = line.strip()
-            if not line:
-                continue
+            if line:
+                self.remember(line)
             if line in ("quit", "exit"):
                 return
             try:
-                self.handle(line)
+                if line:
+                    self.handle(line)
+            except _Cancelled:
+                self.say("(cancelled)")
             except Exception as error:  # a console typo must never end the session
                 self.say(f"(console) {error}")
 
@@ -203,10 +278,10 @@ class Console:
         if confirm:
             self.say(f"┌ {confirm['title']['text']}")
             self.say(f"│ {mrkdwn(confirm['text']['text'], self.name_of)}")
-            answer = self.read(
+            answer = self.ask(
                 f"└ {confirm['confirm']['text']} (y) / {confirm['deny']['text']} (n)? "
             )
-            if (answer or "").strip().lower() not in ("y", "yes"):
+            if answer.strip().lower() not in ("y", "yes"):
                 self.say("(console) not pressed")
                 return
         self.bot.simulator.click(self.user, message, control.action_id)
@@ -292,7 +367,7 @@ class Console:
                     options = element["options"]
                     for i, option in enumerate(options, start=1):
                         self.say(f"│ {i}. {option['text']['text']}")
-                    answer = (self.read(f"│ {label} (number): ") or "").strip()
+                    answer = self.ask(f"│ {label} (number): ").strip()
                     chosen = (
                         options[int(answer) - 1]
                         if answer.isdigit() and 0 < int(answer) <= len(options)
@@ -302,13 +377,13 @@ class Console:
                         element["action_id"]: {"type": "static_select", "selected_option": chosen}
                     }
                 else:
-                    answer = self.read(f"│ {label}: ") or ""
+                    answer = self.ask(f"│ {label}: ")
                     values[block["block_id"]] = {
                         element["action_id"]: {"type": "plain_text_input", "value": answer or None}
                     }
             submit = view.get("submit", {}).get("text", "Submit")
             close = view.get("close", {}).get("text", "Cancel")
-            answer = (self.read(f"└─ {submit} (y) / {close} (n)? ") or "").strip().lower()
+            answer = self.ask(f"└─ {submit} (y) / {close} (n)? ").strip().lower()
             if answer not in ("y", "yes"):
                 self.say("(console) modal closed; nothing was sent")
                 return
@@ -322,22 +397,71 @@ class Console:
             return
 
 
-def _reader(stream: TextIO, out: TextIO) -> Callable[[str], str | None]:
-    interactive = stream.isatty()
+class _Terminal:
+    """Console input: readline editing and history at a terminal, a transcript when piped."""
 
-    def read(prompt: str) -> str | None:
-        if interactive:
+    def __init__(self, stream: TextIO, out: TextIO, history: Path) -> None:
+        self.stream, self.out, self.history = stream, out, history
+        self.interactive = stream.isatty()
+        self.readline: ModuleType | None = None
+        if self.interactive:
             try:
-                return input(prompt)
-            except EOFError:
-                return None
-        line = stream.readline()
-        if not line:
-            return None
-        print(prompt + line.rstrip("\n"), file=out, flush=True)  # a transcript shows input
-        return line.rstrip("\n")
+                import readline
+            except ImportError:  # not built on every platform
+                return
+            readline.set_auto_history(False)  # modal answers stay out of it
+            readline.set_history_length(1000)
+            with suppress(OSError):  # the first session, or an unreadable file: start afresh
+                readline.read_history_file(history)
+            self.readline = readline
 
-    return read
+    def read(self, prompt: str) -> str | None:
+        try:
+            if self.interactive:
+                return input(prompt)
+            print(prompt, end="", file=self.out, flush=True)
+            line = self.stream.readline()
+        except EOFError:
+            line = ""
+        except KeyboardInterrupt:
+            print(file=self.out, flush=True)  # end the prompt's line
+            raise
+        print(line.rstrip("\n"), file=self.out, flush=True)  # a transcript shows input
+        return line.rstrip("\n") if line else None
+
+    def remember(self, line: str) -> None:
+        if self.readline is not None:
+            self.readline.add_history(line)
+
+    def close(self) -> None:
+        if self.readline is not None:
+            try:
+                self.readline.write_history_file(self.history)
+            except OSError as error:
+                logging.getLogger(__name__).warning("history not saved: %s", error)
+
+
+def _files_for(database_url: str) -> tuple[Path, str]:
+    """Where the console keeps its own files, and their stem: beside a SQLite file, named
+    after it; for a server database, here, named after its URL."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(str(url.database))
+        return database.parent, database.name
+    return Path(), ".release_bot_console-" + hashlib.sha256(database_url.encode()).hexdigest()[:12]
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """A second Ctrl-C while the bot stops must not cut the stop short with a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _DryRunEcho(logging.Handler):
@@ -350,15 +474,27 @@ class _DryRunEcho(logging.Handler):
 
 
 def run_console(database_url: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    """The console until `quit`, the end of input or Ctrl-C; then the bot stops cleanly."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     dry_run = logging.getLogger("release_bot.dry_run")
     dry_run.setLevel(logging.INFO)
     dry_run.addHandler(_DryRunEcho(stdout))
     dry_run.propagate = False
+    folder, stem = _files_for(database_url)
+    people = People(folder / f"{stem}.people.json")
+    terminal = _Terminal(stdin, stdout, folder / ".release_bot_console_history")
     clock = OffsetClock()
-    bot = LocalBot.start(database_url, admins=(user_id("alice"),), scheduler=True, clock=clock)
+    bot: LocalBot | None = None
     try:
-        Console(bot, stdout, _reader(stdin, stdout), clock).run()
+        admins = (people.id_for("alice"),)
+        bot = LocalBot.start(database_url, admins=admins, scheduler=True, clock=clock)
+        Console(bot, stdout, terminal.read, clock, people, terminal.remember).run()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C at the prompt or while waiting for the bot: leave as `quit` does
     finally:
-        bot.stop()
+        with _sigint_ignored():
+            if bot is not None:
+                bot.stop()
+            terminal.close()
+    print("(console) bye: the bot has stopped", file=stdout, flush=True)
     return 0

@@ -12,11 +12,14 @@ from bot.work import guarded
 from commands import sign_off
 from release.review import Decision
 
+UNKNOWN_BUTTON = "That button does not belong to a review I know; nothing was recorded."
 _DECISIONS = {ReviewAction.APPROVE: Decision.APPROVE, ReviewAction.REJECT: Decision.REJECT}
 
 
 def _review_id(value: object) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    """A review id as our buttons carry it: ASCII digits only (`²` and `١` are digits too)."""
+    ok = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12
+    return int(value) if ok and isinstance(value, str) else None
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -57,9 +60,10 @@ def _sign_off_click(services: Services, decision: Decision) -> Any:
     async def sign_off_clicked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         review_id = _review_id(action.get("value"))
-        if review_id is None:
-            return
         ctx = services.context(body["user"]["id"], body.get("response_url"))
+        if review_id is None:
+            await services.worker.run(ctx.conversation.reply, UNKNOWN_BUTTON)
+            return
         trigger_id = body.get("trigger_id")
 
         def work() -> None:

@@ -1,0 +1,137 @@
+"""Hostile requests are refused before Bolt parses them, quickly, quietly and without a trace."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from bot import request_guard
+from bot.console.local import SIGNING_SECRET
+from tests.harness import ADMIN, Harness
+
+SECRET_MARKER = "do-not-log-this-body"
+
+
+def _signed_headers(body: bytes, timestamp: str | None = None) -> dict[str, str]:
+    ts = timestamp or str(int(time.time()))
+    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature or "",
+    }
+
+
+def _events(bot: Harness) -> str:
+    return f"{bot.local.url}/slack/events"
+
+
+def test_an_oversized_body_gets_413_before_it_is_read(bot: Harness) -> None:
+    big = b"text=" + b"x" * (request_guard.MAX_BODY + 1)
+    response = httpx.post(_events(bot), content=big, headers=_signed_headers(big))
+    assert response.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: it is counted as it arrives
+        for _ in range(request_guard.MAX_BODY // 1024 + 2):
+            yield b"x" * 1024
+
+    response = httpx.post(_events(bot), content=chunks(), headers=_signed_headers(b""))
+    assert response.status_code == 413
+
+
+def test_a_body_that_dribbles_in_is_cut_off(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(request_guard, "READ_SECONDS", 1.0)
+    bot = Harness.start(database_url)
+    try:
+        port = int(bot.local.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(
+                b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n\r\ntext="
+            )
+            began = time.monotonic()
+            answer = conn.recv(1024)
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert time.monotonic() - began < 5
+        assert httpx.get(f"{bot.local.url}/healthz").status_code == 200
+    finally:
+        bot.stop()
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "", "9" * 5000, "-1", "1.5"])
+def test_a_malformed_timestamp_gets_401_and_no_trace(
+    bot: Harness, timestamp: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = urlencode({"text": "status", "user_id": ADMIN}).encode()
+    headers = _signed_headers(body)
+    headers["X-Slack-Request-Timestamp"] = timestamp
+    response = httpx.post(_events(bot), content=body, headers=headers)
+    assert response.status_code == 401
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_signed_but_unparseable_bodies_get_400_and_no_trace(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    for body in (b"payload=%7Bnot+json", b"payload=%5B1%2C2%5D"):
+        response = httpx.post(_events(bot), content=body, headers=_signed_headers(body))
+        assert response.status_code == 400, body
+    raw = b"\xff\xfe\xfa not utf-8"  # signed the way Slack signs, over the raw bytes
+    ts = str(int(time.time()))
+    digest = hmac.new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + raw, "sha256")
+    headers = {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + digest.hexdigest()}
+    assert httpx.post(_events(bot), content=raw, headers=headers).status_code == 400
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_replayed_request_is_refused_and_runs_once(bot: Harness) -> None:
+    first = bot.sim.command(ADMIN, "role add <@UBOB|bob> qa")
+    assert first.status_code == 200
+    request = first.request
+    again = httpx.post(request.url, content=request.content, headers=request.headers)
+    assert again.status_code == 401
+    bot.wait_said("granted <@UBOB> the QA role")
+    bot.fake.wait_quiet()
+    assert sum("granted <@UBOB>" in t for t in bot.said()) == 1
+    assert bot.rows("SELECT COUNT(*) FROM seen_requests")[0][0] >= 1
+
+
+def test_a_refusal_is_logged_in_one_short_line_without_the_body(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = urlencode({"text": SECRET_MARKER, "response_url": "https://hooks.slack.com/x"}).encode()
+    headers = _signed_headers(body, timestamp=str(int(time.time()) - 3600))  # stale
+    assert httpx.post(_events(bot), content=body, headers=headers).status_code == 401
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("stale timestamp" in line for line in logged)
+    assert not [line for line in logged if SECRET_MARKER in line or "hooks.slack.com" in line]
+    assert all(len(line) < 300 for line in logged if "refused a request" in line)
+
+
+@pytest.mark.parametrize("value", ["²", "١", "1" * 40, "-1", " 1"])
+def test_odd_review_ids_on_a_button_change_nothing_and_raise_nothing(
+    bot: Harness, value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    review = bot.to_review()
+    before = bot.snapshot()
+    message = bot.current(review)
+    for block in message.blocks:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == "review_approve":
+                element["value"] = value
+    response = bot.sim.click("UTECHLEAD", message, "review_approve")
+    assert response.status_code == 200
+    bot.wait_told("UTECHLEAD", "does not belong to a review I know; nothing was recorded")
+    assert bot.snapshot() == before
+    assert not [r for r in caplog.records if r.exc_info]
