@@ -26,6 +26,11 @@ def build_app(
         # auth.test ran once at start-up; no request waits on it before its ack().
         return identity
 
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and warns, on every start, that
+    # the client we give it wins; it does, by design (authorize() hands each request its token).
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(
+        lambda record: "will be unused" not in record.getMessage()
+    )
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,

@@ -11,7 +11,7 @@ import sys
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 
-from bot.settings import Settings, describe
+from bot.settings import DatabaseSettings, Settings, describe
 
 log = logging.getLogger("release_bot")
 
@@ -29,6 +29,7 @@ def serve() -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # no line per tick
     settings = _settings()
     from slack_sdk.errors import SlackApiError
     from sqlalchemy.exc import OperationalError
@@ -68,7 +69,7 @@ def serve() -> int:
 
             log.info("serving Slack's requests at POST /slack/events on port %s", settings.port)
             # SIGTERM: uvicorn stops accepting, then its lifespan runs runtime.close().
-            uvicorn_server(runtime.asgi).run(sockets=[bind("0.0.0.0", settings.port)])  # noqa: S104
+            uvicorn_server(runtime.asgi).run(sockets=[bind(settings.host, settings.port)])
     finally:
         runtime.close()
     return 0
@@ -93,12 +94,15 @@ async def _socket_mode(bolt: AsyncApp, app_token: str) -> None:
 
 def migrate() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    import os
 
     from storage.db import make_engine
     from storage.migrate import upgrade
 
-    url = os.environ.get("DATABASE_URL") or Settings.model_fields["database_url"].default
+    try:
+        url = DatabaseSettings().database_url
+    except ValidationError as error:
+        print(describe(error), file=sys.stderr)
+        return 2
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()

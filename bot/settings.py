@@ -29,16 +29,39 @@ def _split(value: object, separator: str) -> object:
     return value
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+class DatabaseSettings(BaseSettings):
+    """What every `release-bot` command reads, `migrate` included: the same way, from the
+    environment or `.env`, where an empty variable means unset."""
 
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    database_url: str = "sqlite:///release_bot.sqlite3"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        from storage.db import normalise_url
+
+        try:
+            backend = make_url(normalise_url(value)).get_backend_name()
+        except ArgumentError:
+            raise ValueError("not a database URL (sqlite:///file or postgresql://…)") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"{backend} is not supported; use SQLite or PostgreSQL")
+        return value
+
+
+class Settings(DatabaseSettings):
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     release_channel_id: str
     release_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    database_url: str = "sqlite:///release_bot.sqlite3"
+    host: str = "0.0.0.0"  # noqa: S104 (the bind address; a platform routes to it)
     port: int = Field(default=3000, ge=1, le=65535)
     four_eyes: bool = True
     compliance_items: Annotated[list[str], NoDecode] = Field(
@@ -123,22 +146,6 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_url(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        from storage.db import normalise_url
-
-        try:
-            backend = make_url(normalise_url(value)).get_backend_name()
-        except ArgumentError:
-            raise ValueError("not a database URL (sqlite:///file or postgresql://…)") from None
-        if backend not in ("sqlite", "postgresql"):
-            raise ValueError(f"{backend} is not supported; use SQLite or PostgreSQL")
-        return value
 
     @field_validator("compliance_items")
     @classmethod

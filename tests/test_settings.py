@@ -159,3 +159,55 @@ def test_release_bot_migrate_brings_a_new_database_to_the_newest_schema(tmp_path
         tables
     )
     assert head == "0005"
+
+
+def test_the_example_env_file_starts_the_bot_quietly_in_http_mode(tmp_path: Path) -> None:
+    """`.env.example` copied as `.env`: its empty SLACK_APP_TOKEN= means unset, not Socket Mode."""
+    from bot.console.fake_slack import FakeSlack
+    from tests.processes import free_port, launch, stop, wait_healthy
+
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    fake = FakeSlack(bot_token="xoxb-example")
+    fake.start()
+    port = free_port()
+    process = launch(tmp_path, fake, PORT=str(port), HOST="127.0.0.1", SCHEDULER_TICK_SECONDS="1")
+    try:
+        wait_healthy(process, port)
+        import time
+
+        time.sleep(2.5)  # a few scheduler ticks
+    finally:
+        log = stop(process)
+        fake.stop()
+    assert "serving Slack's requests at POST /slack/events" in log, log
+    assert "Socket Mode" not in log and "KeyError" not in log, log
+    assert "will be unused" not in log, log
+    assert "apscheduler" not in log, log
+    assert (tmp_path / "release_bot.sqlite3").exists()  # DATABASE_URL from the .env file
+
+
+def test_migrate_reads_the_same_settings_as_the_bot_dot_env_included(tmp_path: Path) -> None:
+    target = tmp_path / "from_dotenv.sqlite3"
+    (tmp_path / ".env").write_text(f"DATABASE_URL=sqlite:///{target}\nSLACK_APP_TOKEN=\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "migrate"],
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert target.exists()
+    assert not (tmp_path / "release_bot.sqlite3").exists()
+
+
+def test_an_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "")
+    monkeypatch.setenv("PORT", "")
+    settings = Settings()  # type: ignore[call-arg]
+    assert settings.slack_app_token is None
+    assert settings.port == 3000
