@@ -80,9 +80,11 @@ class Harness:
         self.fake.wait_quiet(quiet=0.25)
 
     def cast(self) -> None:
+        """Grant the cast their roles, and wait until every grant is in (not just the last)."""
         for user, role in CAST.items():
             self.run(ADMIN, f"role add <@{user}|{user.lower()}> {role}")
-        self.wait_said(f"<@{RELIABILITY}> the Reliability Partner role")
+        for user in CAST:
+            self.wait_said(f"granted <@{user}> the ")
 
     def to_review(self, version: str = "v1.4.0") -> Message:
         self.cast()

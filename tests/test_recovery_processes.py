@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ class Bot:
 def _to_staging(bot: Bot, fake: FakeSlack) -> None:
     for user, role in CAST.items():
         bot.sim.command("UADMIN", f"role add <@{user}> {role}")
-        fake.wait_for(lambda user=user: said(fake, f"granted <@{user}>"))
+        fake.wait_for(partial(said, fake, f"granted <@{user}>"))
     bot.sim.command("UMANAGER", "start v1.4.0")
 
 
@@ -95,8 +96,11 @@ def _approve(bot: Bot, fake: FakeSlack) -> None:
     for user in ("UTL", "UQA", "UCS", "USEC"):
         bot.sim.click(user, fake.messages[(review.channel, review.ts)], "review_approve")
         fake.wait_for(
-            lambda user=user: any(
-                "Recorded your approval" in e.text for e in fake.ephemerals_for(user)
+            partial(
+                lambda who: any(
+                    "Recorded your approval" in e.text for e in fake.ephemerals_for(who)
+                ),
+                user,
             )
         )
     fake.wait_for(lambda: said(fake, "*v1.4.0* is approved"))

@@ -67,13 +67,14 @@ def test_http_mode_needs_a_signing_secret(monkeypatch: pytest.MonkeyPatch) -> No
         if key.startswith(("SLACK_", "RELEASE_")):
             monkeypatch.delenv(key)
     with pytest.raises(ValidationError) as error:
-        Settings(_env_file=None, slack_bot_token="xoxb-1", release_channel_id="C0123ABCD")  # type: ignore[call-arg]
+        Settings.model_validate({"slack_bot_token": "xoxb-1", "release_channel_id": "C0123ABCD"})
     assert "SLACK_SIGNING_SECRET is required unless SLACK_APP_TOKEN is set" in describe(error.value)
-    socket_mode = Settings(
-        _env_file=None,
-        slack_bot_token="xoxb-1",
-        slack_app_token="xapp-1",  # type: ignore[call-arg]
-        release_channel_id="C0123ABCD",
+    socket_mode = Settings.model_validate(
+        {
+            "slack_bot_token": "xoxb-1",
+            "slack_app_token": "xapp-1",
+            "release_channel_id": "C0123ABCD",
+        }
     )
     assert socket_mode.slack_signing_secret is None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from tests.harness import (
     ADMIN,
@@ -98,7 +99,7 @@ def test_a_role_signed_by_someone_else_is_refused(bot: Harness) -> None:
 
 def test_simultaneous_clicks_by_four_reviewers_all_count_once(bot: Harness) -> None:
     review = bot.to_review()
-    _at_once([lambda u=u: bot.approve(u, review) for u in REVIEWERS])
+    _at_once([partial(bot.approve, u, review) for u in REVIEWERS])
     bot.wait_said("*v1.4.0* is approved")
     bot.fake.wait_quiet(quiet=0.3)
     assert bot.count("sign_offs") == 4

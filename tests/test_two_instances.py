@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -73,8 +74,11 @@ def test_two_instances_promoting_at_once_run_one_production_deploy(
                 user, fake.messages[(review.channel, review.ts)], "review_approve"
             )
             fake.wait_for(
-                lambda user=user: any(
-                    "Recorded your approval" in e.text for e in fake.ephemerals_for(user)
+                partial(
+                    lambda who: any(
+                        "Recorded your approval" in e.text for e in fake.ephemerals_for(who)
+                    ),
+                    user,
                 )
             )
         fake.wait_for(lambda: said(fake, "*v1.4.0* is approved"))

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 # Required and known arguments, copied from Slack's method reference for the calls we make.
@@ -88,6 +88,7 @@ METHODS: dict[str, tuple[set[str], set[str]]] = {
     "views.update": ({"view"}, {"external_id", "hash", "view", "view_id"}),
 }
 
+T = TypeVar("T")
 TRIGGER_LIFETIME = 3.0  # seconds Slack honours a trigger_id for
 
 
@@ -337,7 +338,7 @@ class FakeSlack:
         with self._lock:
             return [e for e in self.ephemerals if e.user == user]
 
-    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 10.0) -> T:
         """Wait until `predicate()` is truthy (re-checked on every call the bot makes)."""
         deadline = time.monotonic() + timeout
         with self._lock:

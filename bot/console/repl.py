@@ -144,6 +144,7 @@ class Console:
         try:
             return self.read(prompt) or ""
         except KeyboardInterrupt:
+            self.say()  # end the prompt's line
             raise _Cancelled from None
 
     def _escape_mentions(self, text: str) -> str:
@@ -423,9 +424,6 @@ class _Terminal:
             line = self.stream.readline()
         except EOFError:
             line = ""
-        except KeyboardInterrupt:
-            print(file=self.out, flush=True)  # end the prompt's line
-            raise
         print(line.rstrip("\n"), file=self.out, flush=True)  # a transcript shows input
         return line.rstrip("\n") if line else None
 
@@ -489,8 +487,8 @@ def run_console(database_url: str, stdin: TextIO = sys.stdin, stdout: TextIO = s
         admins = (people.id_for("alice"),)
         bot = LocalBot.start(database_url, admins=admins, scheduler=True, clock=clock)
         Console(bot, stdout, terminal.read, clock, people, terminal.remember).run()
-    except KeyboardInterrupt:
-        pass  # Ctrl-C at the prompt or while waiting for the bot: leave as `quit` does
+    except KeyboardInterrupt:  # at the prompt or while waiting for the bot: leave as `quit` does
+        print(file=stdout, flush=True)  # end the line Ctrl-C cut
     finally:
         with _sigint_ignored():
             if bot is not None:

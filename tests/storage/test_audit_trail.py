@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from release.audit import AuditAction
 from release.clock import FixedClock
 from storage import models
 from storage.db import make_engine, normalise_url
@@ -58,7 +59,7 @@ def _record(engine: Engine, actor: str = "UALICE") -> int:
     """One audit row written the bot's way (the ORM, id left to the database)."""
     store = Store(engine, FixedClock(NOON))
     with store.transaction() as uow:
-        uow.audit(actor, "command.start", detail="x")
+        uow.audit(actor, AuditAction.COMMAND_START, detail="x")
     with engine.connect() as conn:
         return int(conn.execute(text("SELECT max(id) FROM audit_events")).scalar_one())
 

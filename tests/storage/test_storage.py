@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from release.audit import AuditAction
 from release.clock import FixedClock
 from release.lifecycle import State
 from release.review import Decision
@@ -46,7 +47,7 @@ def test_migrations_create_every_table_and_are_idempotent(store: Store) -> None:
 
 def test_the_audit_trail_refuses_updates_and_deletes(store: Store) -> None:
     with store.transaction() as uow:
-        uow.audit("UALICE", "command.start", detail="x")
+        uow.audit("UALICE", AuditAction.COMMAND_START, detail="x")
     for statement in ("UPDATE audit_events SET actor = 'UMALLORY'", "DELETE FROM audit_events"):
         with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
             conn.execute(text(statement))
