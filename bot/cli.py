@@ -31,16 +31,26 @@ def serve() -> int:
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # no line per tick
     settings = _settings()
-    from slack_sdk.errors import SlackApiError
+    from slack_sdk.errors import SlackApiError, SlackRequestError
     from sqlalchemy.exc import OperationalError
 
     from bot.runtime import build_runtime
 
     try:
+        if settings.slack_app_token is not None:
+            _check_app_token(settings)
         runtime = build_runtime(settings)
     except SlackApiError as error:
         refusal = error.response.get("error")
-        print(f"release-bot: Slack refused SLACK_BOT_TOKEN at start-up: {refusal}", file=sys.stderr)
+        which = "SLACK_APP_TOKEN" if "connections" in str(error) else "SLACK_BOT_TOKEN"
+        print(f"release-bot: Slack refused {which} at start-up: {refusal}", file=sys.stderr)
+        return 2
+    except (OSError, SlackRequestError) as error:  # refused, reset, unresolvable, timed out
+        print(
+            f"release-bot: cannot reach Slack at SLACK_API_URL ({settings.slack_api_url}): "
+            f"{_reason(error)}",
+            file=sys.stderr,
+        )
         return 2
     except OperationalError as error:
         print(
@@ -90,6 +100,23 @@ async def _socket_mode(bolt: AsyncApp, app_token: str) -> None:
     await stop.wait()
     log.info("shutting down: no new work is taken")
     await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+def _check_app_token(settings: Settings) -> None:
+    """Socket Mode: a refused app token stops start-up, instead of retrying for ever."""
+    from slack_sdk import WebClient
+
+    assert settings.slack_app_token is not None
+    WebClient(
+        base_url=settings.slack_api_url,
+        timeout=settings.slack_timeout_seconds,
+        retry_handlers=[],
+    ).apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+
+
+def _reason(error: BaseException) -> str:
+    reason = getattr(error, "reason", None) or error
+    return str(reason).splitlines()[0][:200] if str(reason) else type(reason).__name__
 
 
 def migrate() -> int:

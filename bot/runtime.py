@@ -129,7 +129,13 @@ def build_runtime(
     upgrade(engine)
     store = Store(engine, clock)
     client = web_client(settings)
-    auth = client.auth_test()
+    # One attempt with a time limit: an unreachable or silent Slack stops start-up promptly.
+    auth = WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=settings.slack_timeout_seconds,
+        retry_handlers=[],
+    ).auth_test()
     identity = AuthorizeResult(
         enterprise_id=auth.get("enterprise_id"),
         team_id=auth.get("team_id"),

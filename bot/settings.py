@@ -194,6 +194,16 @@ class Settings(DatabaseSettings):
 def describe(error: ValidationError) -> str:
     """One line naming every broken setting by its environment variable."""
     problems = []
+    missing = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+    # The cross-field rule runs only once every field is valid: say it with the rest.
+    fields_failed = any(item["loc"] for item in error.errors())
+    if (
+        fields_failed
+        and "slack_signing_secret" not in missing
+        and not _set("SLACK_SIGNING_SECRET")
+        and not _set("SLACK_APP_TOKEN")
+    ):
+        problems.append("SLACK_SIGNING_SECRET is missing (needed unless SLACK_APP_TOKEN is set)")
     for item in error.errors():
         name = "_".join(str(part) for part in item["loc"]).upper()
         if item["type"] == "missing":
@@ -203,3 +213,13 @@ def describe(error: ValidationError) -> str:
         else:
             problems.append(item["msg"].removeprefix("Value error, "))
     return "release-bot: configuration error: " + "; ".join(problems)
+
+
+def _set(name: str) -> bool:
+    """Whether `name` is set to something, in the environment or in `.env`."""
+    import os
+
+    from dotenv import dotenv_values
+
+    value = os.environ.get(name) or dotenv_values(".env").get(name)
+    return bool(value)

@@ -212,3 +212,66 @@ def test_an_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()  # type: ignore[call-arg]
     assert settings.slack_app_token is None
     assert settings.port == 3000
+
+
+def test_start_up_with_slack_unreachable_or_silent_ends_in_one_line(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    from tests.processes import free_port
+
+    closed = free_port()  # nothing listens there
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts, and never answers
+    try:
+        for url, limit in (
+            (f"http://127.0.0.1:{closed}/api/", 30),
+            (f"http://127.0.0.1:{silent.getsockname()[1]}/api/", 20),
+        ):
+            began = time.monotonic()
+            result = _start(
+                tmp_path,
+                {
+                    **GOOD,
+                    "SLACK_API_URL": url,
+                    "SLACK_TIMEOUT_SECONDS": "2",
+                    "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+                },
+            )
+            assert result.returncode == 2, result.stderr
+            assert "release-bot: cannot reach Slack at SLACK_API_URL" in result.stderr
+            assert "Traceback" not in result.stderr
+            assert time.monotonic() - began < limit
+    finally:
+        silent.close()
+
+
+def test_a_refused_app_token_stops_socket_mode_at_start_up(tmp_path: Path) -> None:
+    from bot.console.fake_slack import FakeSlack
+
+    fake = FakeSlack(bot_token="xoxb-1")
+    fake.start()
+    try:
+        result = _start(
+            tmp_path,
+            {
+                **GOOD,
+                "SLACK_APP_TOKEN": "xapp-wrong",
+                "SLACK_API_URL": fake.api_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+            },
+        )
+    finally:
+        fake.stop()
+    assert result.returncode == 2
+    assert "Slack refused SLACK_APP_TOKEN at start-up: invalid_auth" in result.stderr
+    assert "xapp-wrong" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_missing_signing_secret_is_named_with_everything_else_missing(tmp_path: Path) -> None:
+    result = _start(tmp_path, {"RELEASE_CHANNEL_ID": "C0123ABCD"})
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "SLACK_BOT_TOKEN is missing" in line and "SLACK_SIGNING_SECRET is missing" in line
+    assert len(line.splitlines()) == 1
