@@ -68,7 +68,9 @@ class Ticker:
                 freezes = uow.freezes(
                     ending_after=now - services.policy.schedule.grace - timedelta(days=8)
                 )
-            due = due_posts(services.policy.schedule, freezes, now)
+                since = uow.first_tick()
+            # Nothing is "posted late" for a time before the bot first ran here.
+            due = [p for p in due_posts(services.policy.schedule, freezes, now) if p.due >= since]
         except Exception:
             log.exception("could not work out the due posts; none this tick")
             return []

@@ -108,6 +108,21 @@ class CadenceRepository:
 
     # -- scheduled posts ------------------------------------------------------------
 
+    def first_tick(self) -> datetime:
+        """When any instance first looked for due posts here (recorded now, the first time).
+
+        Posts due before then belong to a time the bot never knew: they are not sent late.
+        """
+        row = self._session.get(models.BotFact, "first_tick")
+        if row is not None:
+            return row.at
+        try:
+            with self._session.begin_nested():
+                self._session.add(models.BotFact(name="first_tick", at=self.now()))
+        except IntegrityError:
+            pass  # another instance's first tick, at the same moment
+        return self._session.get_one(models.BotFact, "first_tick").at
+
     def claim_post(
         self, kind: str, key: str, due_at: datetime, *, instance: str, lease: timedelta
     ) -> bool:

@@ -249,3 +249,12 @@ class SeenRequest(Base):
     signature: Mapped[str] = mapped_column(String(80), primary_key=True)
     timestamp: Mapped[int] = mapped_column(BigInteger)
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class BotFact(Base):
+    """A named instant in the bot's own life: "first_tick", when it first looked for posts."""
+
+    __tablename__ = "bot_facts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime]

@@ -67,7 +67,9 @@ def test_a_due_post_goes_out_once_however_many_instances_tick(bot: Harness) -> N
 
 
 def test_a_post_missed_while_the_bot_was_down_is_sent_late_and_marked(bot: Harness) -> None:
-    bot.clock.set(aest("2026-11-24 09:25"))  # started at 09:25; the post was due at 09:00
+    bot.clock.set(aest("2026-11-24 08:30"))  # running at 08:30...
+    assert bot.ticker.tick() == []
+    bot.clock.set(aest("2026-11-24 09:25"))  # ...down, and back at 09:25: the 09:00 post
     bot.ticker.tick()
     post = bot.wait_said(PRE_WINDOW).text
     assert post.startswith(
@@ -80,6 +82,17 @@ def test_a_post_missed_while_the_bot_was_down_is_sent_late_and_marked(bot: Harne
     restarted.tick()
     bot.fake.wait_quiet(quiet=0.2)
     assert len(_posts(bot, PRE_WINDOW)) == 1  # not doubled
+
+
+def test_the_very_first_start_posts_nothing_late_for_a_window_it_never_knew(
+    bot: Harness,
+) -> None:
+    bot.clock.set(aest("2026-11-24 09:25"))  # installed at 09:25; the post was due at 09:00
+    assert bot.ticker.tick() == []
+    bot.clock.set(aest("2026-11-24 09:26"))
+    assert bot.ticker.tick() == []
+    bot.fake.wait_quiet(quiet=0.2)
+    assert _posts(bot, PRE_WINDOW) == []
 
 
 def test_a_post_is_dropped_once_it_no_longer_matters(bot: Harness) -> None:
@@ -145,6 +158,8 @@ def test_the_weekly_and_monthly_slots(bot: Harness) -> None:
 
 
 def test_a_claim_left_by_a_dead_sender_is_taken_over_after_its_lease(bot: Harness) -> None:
+    bot.clock.set(aest("2026-11-24 08:59"))
+    assert bot.ticker.tick() == []  # the bot has been running since before the post was due
     bot.clock.set(aest("2026-11-24 09:00"))
     with bot.local.runtime.services.store.transaction() as uow:
         assert uow.claim_post(

@@ -93,10 +93,25 @@ def test_started_at_0859_50_aest_the_0900_post_goes_out_on_time(
     assert "Traceback" not in log
 
 
-def test_started_at_0930_aest_the_missed_post_goes_out_marked_late(
+def test_first_started_at_0930_aest_it_posts_nothing_late_for_a_window_it_never_knew(
     tmp_path: Path, fake: FakeSlack
 ) -> None:
-    process = _start_at("2026-11-23 23:30:00", tmp_path, fake)  # Tue 09:30 AEST
+    process = _start_at("2026-11-23 23:30:00", tmp_path, fake)  # Tue 09:30 AEST, first run
+    try:
+        time.sleep(3)  # three ticks
+        assert _posts(fake) == []
+    finally:
+        log = stop(process)
+    assert "Traceback" not in log
+
+
+def test_restarted_at_0930_aest_the_missed_post_goes_out_marked_late(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    earlier = _start_at("2026-11-23 22:00:00", tmp_path, fake)  # Tue 08:00 AEST: it ran then
+    time.sleep(1.5)
+    stop(earlier)
+    process = _start_at("2026-11-23 23:30:00", tmp_path, fake)  # down at 09:00, back at 09:30
     try:
         post = fake.wait_for(lambda: _posts(fake), timeout=40)[0]
         assert post.startswith(
