@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot import request_guard
 from bot.request_guard import RequestGuard
@@ -71,12 +72,51 @@ def asgi_app(
     )
 
 
+#: How long a connection may take to send a request's head (its request line and headers).
+HEAD_SECONDS = 10.0
+
+
+class TimedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, with a deadline for each request's head.
+
+    uvicorn times out idle keep-alive connections but not one that dribbles its headers:
+    a few hundred of those held every file descriptor. (The body's deadline is the
+    request guard's.)
+    """
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()  # the next request's head gets the same deadline
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        waiting_on = self.cycle  # a new request replaces it once its head is complete
+        self._head_timer = self.loop.call_later(HEAD_SECONDS, self._too_slow, waiting_on)
+
+    def _too_slow(self, waiting_on: object) -> None:
+        if self.cycle is waiting_on and not self.transport.is_closing():
+            self.transport.close()
+
+
 def uvicorn_server(app: Starlette, *, log_level: str = "info") -> uvicorn.Server:
     return uvicorn.Server(
         uvicorn.Config(
             app,
             log_level=log_level,
             lifespan="on",
+            http=TimedH11Protocol,
             proxy_headers=True,
             timeout_graceful_shutdown=3,
         )

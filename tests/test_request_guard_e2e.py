@@ -135,3 +135,33 @@ def test_odd_review_ids_on_a_button_change_nothing_and_raise_nothing(
     bot.wait_told("UTECHLEAD", "does not belong to a review I know; nothing was recorded")
     assert bot.snapshot() == before
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_connections_that_dribble_their_headers_are_closed_and_health_still_answers(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import server
+
+    monkeypatch.setattr(server, "HEAD_SECONDS", 1.0)
+    bot = Harness.start(database_url)
+    port = int(bot.local.url.rsplit(":", 1)[1])
+    slow = []
+    try:
+        for _ in range(200):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+            conn.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+            slow.append(conn)
+        assert httpx.get(f"{bot.local.url}/healthz", timeout=5).status_code == 200
+        time.sleep(1.5)
+        closed = 0
+        for conn in slow:
+            conn.settimeout(5)
+            if conn.recv(1024) == b"":
+                closed += 1
+        assert closed == len(slow)
+        assert httpx.get(f"{bot.local.url}/healthz", timeout=5).status_code == 200
+        assert bot.sim.command(ADMIN, "role list").status_code == 200  # and real work goes on
+    finally:
+        for conn in slow:
+            conn.close()
+        bot.stop()
