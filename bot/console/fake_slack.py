@@ -351,8 +351,12 @@ class FakeSlack:
                     raise TimeoutError("the bot did not say what was expected in time")
                 self._lock.wait(min(left, 0.05))
 
-    def wait_quiet(self, quiet: float = 0.3, timeout: float = 15.0) -> None:
-        """Wait until the bot has said nothing for `quiet` seconds."""
+    def wait_quiet(self, quiet: float = 0.3, timeout: float = 15.0, *, strict: bool = True) -> None:
+        """Wait until the bot has said nothing for `quiet` seconds.
+
+        It never went quiet within `timeout`: a test fails (TimeoutError); the console,
+        which passes `strict=False`, shows what there is so far.
+        """
         deadline = time.monotonic() + timeout
         last, since = self.events, time.monotonic()
         while time.monotonic() < deadline:
@@ -361,6 +365,8 @@ class FakeSlack:
                 last, since = self.events, time.monotonic()
             elif time.monotonic() - since >= quiet:
                 return
+        if strict:
+            raise TimeoutError(f"the bot kept talking for {timeout:g} s")
 
     # -- the HTTP side ----------------------------------------------------------------
 

@@ -308,7 +308,7 @@ class Console:
 
     def show_news(self) -> None:
         fake = self.bot.fake
-        fake.wait_quiet()
+        fake.wait_quiet(strict=False)
         for key, message in sorted(fake.messages.items(), key=lambda kv: kv[0][1]):
             seen = self._seen_edits.get(key)
             if seen is None or seen < message.edits:
