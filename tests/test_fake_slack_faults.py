@@ -156,3 +156,18 @@ def test_a_deleted_message_cannot_be_updated(fake: FakeSlack) -> None:
     assert raised.value.response["error"] == "message_not_found"
     assert fake.count("chat.update") == 2
     assert len(fake.sent("chat.update")) == 1
+
+
+def test_the_fake_refuses_what_slack_refuses_over_its_limits(fake: FakeSlack) -> None:
+    client = WebClient(base_url=fake.api_url, token=fake.bot_token, retry_handlers=[])
+    too_long = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    wide_field = {"type": "section", "fields": [{"type": "mrkdwn", "text": "y" * 2001}]}
+    for blocks in ([too_long], [wide_field], [{"type": "divider"}] * 51):
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_postMessage(channel="C1", text="t", blocks=blocks)
+        assert refused.value.response["error"] == "invalid_blocks"
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", text="z" * 40_001)
+    assert refused.value.response["error"] == "msg_too_long"
+    fits = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}}
+    assert client.chat_postMessage(channel="C1", text="t", blocks=[fits])["ok"]

@@ -442,6 +442,8 @@ class FakeSlack:
         blocks = _blocks(args.get("blocks"))
         if not args.get("text") and not blocks:
             return {"ok": False, "error": "no_text"}
+        if (refused := _over_limits(args, blocks)) is not None:
+            return refused
         ts = f"{int(time.time())}.{next(self._ts):06d}"
         message = Message(args["channel"], ts, str(args.get("text") or ""), blocks)
         self.messages[(message.channel, ts)] = message
@@ -462,6 +464,8 @@ class FakeSlack:
         message = self.messages.get((args["channel"], args["ts"]))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
+        if (refused := _over_limits(args, _blocks(args.get("blocks")))) is not None:
+            return refused
         if "text" in args:
             message.text = str(args["text"])
         if "blocks" in args:
@@ -470,6 +474,8 @@ class FakeSlack:
         return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        if (refused := _over_limits(args, _blocks(args.get("blocks")))) is not None:
+            return refused
         self.ephemerals.append(
             Ephemeral(
                 args["channel"],
@@ -525,6 +531,45 @@ def _parse_args(content_type: str, raw: str) -> dict[str, Any]:
         parsed = json.loads(raw or "{}")
         return dict(parsed) if isinstance(parsed, dict) else {}
     return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+#: Slack's limits, as its API enforces them: a message's text, and Block Kit's.
+TEXT_LIMIT = 40_000
+BLOCKS_LIMIT, SECTION_TEXT_LIMIT, FIELDS_LIMIT, FIELD_TEXT_LIMIT, HEADER_LIMIT = (
+    50,
+    3000,
+    10,
+    2000,
+    150,
+)
+
+
+def _over_limits(args: dict[str, Any], blocks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Slack's answer to a message over its limits (None when it fits)."""
+    if len(str(args.get("text") or "")) > TEXT_LIMIT:
+        return {"ok": False, "error": "msg_too_long"}
+    problems = []
+    if len(blocks) > BLOCKS_LIMIT:
+        problems.append(f"more than {BLOCKS_LIMIT} blocks")
+    for n, block in enumerate(blocks):
+        text = str((block.get("text") or {}).get("text", ""))
+        if block.get("type") == "header" and len(text) > HEADER_LIMIT:
+            problems.append(f"blocks[{n}].text must be at most {HEADER_LIMIT} characters")
+        if block.get("type") == "section":
+            if len(text) > SECTION_TEXT_LIMIT:
+                problems.append(f"blocks[{n}].text must be at most {SECTION_TEXT_LIMIT} characters")
+            fields = block.get("fields") or []
+            if len(fields) > FIELDS_LIMIT:
+                problems.append(f"blocks[{n}].fields: at most {FIELDS_LIMIT}")
+            if any(len(str(f.get("text", ""))) > FIELD_TEXT_LIMIT for f in fields):
+                problems.append(f"blocks[{n}].fields: at most {FIELD_TEXT_LIMIT} characters each")
+    if problems:
+        return {
+            "ok": False,
+            "error": "invalid_blocks",
+            "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]},
+        }
+    return None
 
 
 def _blocks(value: Any) -> list[dict[str, Any]]:
