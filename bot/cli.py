@@ -128,7 +128,7 @@ def migrate() -> int:
     try:
         url = DatabaseSettings().database_url
     except ValidationError as error:
-        print(describe(error), file=sys.stderr)
+        print(describe(error, bot=False), file=sys.stderr)
         return 2
     engine = make_engine(url)
     upgrade(engine)

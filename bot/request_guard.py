@@ -13,12 +13,13 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message
 
@@ -30,6 +31,9 @@ MAX_BODY = 256 * 1024
 READ_SECONDS = 10.0
 #: Slack's window for a request's timestamp, either side of now.
 FRESH_SECONDS = 5 * 60
+
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 #: Records (signature, timestamp) and says whether it is new; False for a replay.
 FirstSeen = Callable[[str, int], Awaitable[bool]]
@@ -51,6 +55,7 @@ class RequestGuard:
         read_seconds: float = READ_SECONDS,
         now: Callable[[], float] = time.time,
     ) -> None:
+        self._secret = signing_secret
         self._verifier = SignatureVerifier(signing_secret)
         self._first_seen = first_seen
         self._max_body = max_body
@@ -60,23 +65,37 @@ class RequestGuard:
     async def admit(self, request: Request) -> Request | Response:
         """The request with its body read, ready for Bolt; or the response that refuses it."""
         try:
+            if not self._secret:
+                raise Refused(401, "no signing secret is configured")
             body = await self._read(request)
             text = _utf8(body)  # Slack sends UTF-8; the signature is checked on this text
             self._check_signature(request, text)
             _check_payload(text)
             signature = request.headers["x-slack-signature"]
             timestamp = int(request.headers["x-slack-request-timestamp"])
-            if not await self._first_seen(signature, timestamp):
+            try:
+                new = await self._first_seen(signature, timestamp)
+            except Exception as error:  # the database: nothing could be recorded anyway
+                raise Refused(503, f"database unavailable ({type(error).__name__})") from None
+            if not new:
                 raise Refused(401, "replayed")
+        except ClientDisconnect:
+            return PlainTextResponse(_REASONS[400], status_code=400)  # nobody is listening
         except Refused as refused:
             client = request.client.host if request.client else "?"
             log.warning("refused a request from %s: %s (%s)", client, refused, refused.status)
             return PlainTextResponse(_REASONS[refused.status], status_code=refused.status)
+        except Exception as error:  # whatever a hostile request finds: one line, no trace
+            client = request.client.host if request.client else "?"
+            log.warning("refused a request from %s: %s (400)", client, type(error).__name__)
+            return PlainTextResponse(_REASONS[400], status_code=400)
         return Request(request.scope, receive=_replay(body))
 
     async def _read(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self._max_body):
+        if declared is not None and (
+            not _DIGITS.fullmatch(declared) or int(declared) > self._max_body
+        ):
             raise Refused(413, f"declared body of {declared[:20]} bytes")
         chunks: list[bytes] = []
         size = 0
@@ -98,11 +117,11 @@ class RequestGuard:
     def _check_signature(self, request: Request, body: str) -> None:
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         signature = request.headers.get("x-slack-signature", "")
-        if not timestamp.isdigit() or len(timestamp) > 12:
+        if not _DIGITS.fullmatch(timestamp):  # ASCII digits only: `²` is a digit to Python
             raise Refused(401, "malformed timestamp")
         if abs(self._now() - int(timestamp)) > FRESH_SECONDS:
             raise Refused(401, "stale timestamp")
-        if not signature.startswith("v0=") or len(signature) > 80:
+        if not _SIGNATURE.fullmatch(signature):
             raise Refused(401, "malformed signature")
         expected = self._verifier.generate_signature(timestamp=timestamp, body=body)
         if expected is None or not hmac.compare_digest(expected, signature):
@@ -133,6 +152,7 @@ _REASONS = {
     401: "Invalid request signature",
     408: "Request body too slow",
     413: "Request body too large",
+    503: "Unavailable; try again",
 }
 
 

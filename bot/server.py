@@ -38,7 +38,8 @@ def asgi_app(
     handler = AsyncSlackRequestHandler(bolt)
 
     async def first_seen(signature: str, timestamp: int) -> bool:
-        return await services.worker.run(services.store.first_seen, signature, timestamp)
+        # Not on the command pool: an acknowledgement never waits behind a command.
+        return await asyncio.to_thread(services.store.first_seen, signature, timestamp)
 
     guard = RequestGuard(signing_secret, first_seen, read_seconds=request_guard.READ_SECONDS)
 
@@ -102,6 +103,9 @@ class TimedH11Protocol(H11Protocol):
     def _arm(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
+            self._head_timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a pipelined request already started: its body has the guard's deadline
         waiting_on = self.cycle  # a new request replaces it once its head is complete
         self._head_timer = self.loop.call_later(HEAD_SECONDS, self._too_slow, waiting_on)
 
@@ -124,7 +128,8 @@ def uvicorn_server(app: Starlette, *, log_level: str = "info") -> uvicorn.Server
 
 
 def bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]  # IPv4 or IPv6
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)

@@ -140,6 +140,19 @@ class Settings(DatabaseSettings):
             raise ValueError("must be a Slack channel ID like C0123ABCD, not a channel name")
         return value
 
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        import socket
+
+        try:
+            socket.getaddrinfo(value, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise ValueError(
+                f"cannot bind to {value[:60]!r}: not an address or host name"
+            ) from None
+        return value
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
@@ -191,14 +204,18 @@ class Settings(DatabaseSettings):
         )
 
 
-def describe(error: ValidationError) -> str:
-    """One line naming every broken setting by its environment variable."""
+def describe(error: ValidationError, *, bot: bool = True) -> str:
+    """One line naming every broken setting by its environment variable.
+
+    `bot`: the settings of the bot itself (not `migrate`'s), with its cross-field rule.
+    """
     problems = []
     missing = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
     # The cross-field rule runs only once every field is valid: say it with the rest.
     fields_failed = any(item["loc"] for item in error.errors())
     if (
-        fields_failed
+        bot
+        and fields_failed
         and "slack_signing_secret" not in missing
         and not _set("SLACK_SIGNING_SECRET")
         and not _set("SLACK_APP_TOKEN")

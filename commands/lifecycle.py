@@ -225,9 +225,9 @@ def regression(ctx: Context, command: Regression) -> None:
                 ctx.conversation.show_review(old.id)
             ctx.conversation.announce(
                 f":x: Regression *failed* on staging for *{version}* "
-                f"(<{command.report_url}|report>, recorded by <@{ctx.actor}>). To ship a fix, "
-                f"push it to `{release.branch}`: staging redeploys from that branch. Then QA runs "
-                f"the suite again and records it with `/release regression {version} "
+                f"(<{escape(command.report_url)}|report>, recorded by <@{ctx.actor}>). To ship a "
+                f"fix, push it to `{release.branch}`: staging redeploys from that branch. Then "
+                f"QA runs the suite again and records it with `/release regression {version} "
                 "pass|fail <report-url>`."
             )
             return
@@ -285,7 +285,7 @@ def _notes_ready(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) 
     version = release.version
     ctx.conversation.announce(
         f":white_check_mark: Regression *passed* on staging for *{version}* "
-        f"(<{job.data['report_url']}|report>, recorded by <@{job.actor}>).\n"
+        f"(<{escape(str(job.data['report_url']))}|report>, recorded by <@{job.actor}>).\n"
         f"*Release notes*\n{notes}"
     )
     if job.data.get("review_id") is not None:

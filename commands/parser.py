@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-from commands.text import MAX_TEXT, too_long
+from commands.text import MAX_TEXT, plain, too_long
 from release.roles import Role
 from release.versions import Version, parse_version
 
@@ -200,7 +200,7 @@ def parse(text: str) -> Command | Usage:
         return _parse_freeze(args)
     if name == "unlock":
         force = bool(args) and args[0] == "--force"
-        reason = " ".join(args[1:] if force else args).strip()
+        reason = plain(" ".join(args[1:] if force else args)).strip()
         if not reason:
             return _usage(name, "Say why the lock is cleared.")
         return _capped(Unlock(reason, force=force), reason)
@@ -208,7 +208,7 @@ def parse(text: str) -> Command | Usage:
         version = _version(name, args[0] if args else None)
         if isinstance(version, Usage):
             return version
-        reason = " ".join(args[1:]).strip()
+        reason = plain(" ".join(args[1:])).strip()
         if not reason:
             return _usage(name, "Say why it is a hotfix.")
         return _capped(Hotfix(version, reason), reason)
@@ -229,7 +229,7 @@ def parse(text: str) -> Command | Usage:
         version = _version(name, args[0] if args else None)
         if isinstance(version, Usage):
             return version
-        reason = " ".join(args[1:]).strip()
+        reason = plain(" ".join(args[1:])).strip()
         if not reason:
             return _usage(name, "Say why the release is cancelled.")
         return _capped(Cancel(version, reason), reason)
@@ -266,7 +266,7 @@ def _parse_freeze(args: list[str]) -> FreezeAdd | FreezeList | FreezeCancel | Us
     if first is None or last is None:
         bad = args[1] if first is None else args[2]
         return _usage(name, f"`{bad[:40]}` is not a date: write it as YYYY-MM-DD.")
-    reason = " ".join(args[3:]).strip()
+    reason = plain(" ".join(args[3:])).strip()
     if not reason:
         return _usage(name, "Say why the freeze is needed.")
     return _capped(FreezeAdd(first, last, reason), reason)
@@ -282,7 +282,7 @@ def _parse_regression(args: list[str]) -> Regression | Usage:
     if len(args) != 3:
         return _usage(name, "Give the link to the regression report, and nothing after it.")
     link = _LINK.fullmatch(args[2])
-    url = link.group(1) if link else args[2]
+    url = (link.group(1) if link else args[2]).replace("&amp;", "&")
     if not _BARE_URL.fullmatch(url):
         return _usage(name, "The report must be an http(s) link.")
     if len(url) > MAX_TEXT:

@@ -132,8 +132,9 @@ def _overview(releases: list[ReleaseRecord], live: str | None) -> str:
         name = f"• *{r.version}*{' (hotfix)' if r.kind == 'hotfix' else ''} `{r.state}`: "
         if r.state in SUPERSEDABLE and not is_newer(r.version, live):
             lines.append(
-                f"{name}superseded: {live}, which is newer, is in production, so it can never "
-                f"ship. Cancel it with `/release cancel {r.version} <reason>`."
+                f"{name}superseded: {live}, which is newer, is in production (or being "
+                f"deployed), so it can never ship. Cancel it with "
+                f"`/release cancel {r.version} <reason>`."
             )
         else:
             lines.append(f"{name}waiting for {_waiting(r)}")

@@ -68,13 +68,15 @@ def test_a_body_that_dribbles_in_is_cut_off(
         bot.stop()
 
 
-@pytest.mark.parametrize("timestamp", ["abc", "", "9" * 5000, "-1", "1.5"])
+@pytest.mark.parametrize("timestamp", ["abc", "", "9" * 5000, "-1", "1.5", "²".encode("latin-1")])
 def test_a_malformed_timestamp_gets_401_and_no_trace(
-    bot: Harness, timestamp: str, caplog: pytest.LogCaptureFixture
+    bot: Harness, timestamp: str | bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     body = urlencode({"text": "status", "user_id": ADMIN}).encode()
-    headers = _signed_headers(body)
-    headers["X-Slack-Request-Timestamp"] = timestamp
+    headers = {k.encode(): v.encode() for k, v in _signed_headers(body).items()}
+    headers[b"X-Slack-Request-Timestamp"] = (
+        timestamp if isinstance(timestamp, bytes) else timestamp.encode()
+    )
     response = httpx.post(_events(bot), content=body, headers=headers)
     assert response.status_code == 401
     assert not [r for r in caplog.records if r.exc_info]
@@ -165,3 +167,13 @@ def test_connections_that_dribble_their_headers_are_closed_and_health_still_answ
         for conn in slow:
             conn.close()
         bot.stop()
+
+
+def test_a_signature_with_odd_characters_gets_401_and_no_trace(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = b"text=status"
+    headers = {k.encode(): v.encode() for k, v in _signed_headers(body).items()}
+    headers[b"X-Slack-Signature"] = ("v0=" + "é" * 64).encode("latin-1")
+    assert httpx.post(_events(bot), content=body, headers=headers).status_code == 401
+    assert not [r for r in caplog.records if r.exc_info]

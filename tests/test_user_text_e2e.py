@@ -23,8 +23,20 @@ def test_a_cancel_reason_cannot_ping_the_channel(bot: Harness) -> None:
     bot.run(MANAGER, f"cancel v1.5.0 {PING}")
     said = bot.wait_said("cancelled *v1.5.0*").text
     _no_live_markup(said)
-    assert "&lt;!channel&gt; *URGENT* &lt;!here&gt;" in said
+    assert "@channel *URGENT* @here @everyone-eng" in said  # shown as typed, pinging nobody
     assert f"<@{MANAGER}>" in said  # the mention the bot builds stays live
+
+
+def test_text_slack_escaped_is_shown_as_typed_not_escaped_twice(bot: Harness) -> None:
+    bot.cast()
+    bot.run(MANAGER, "start v1.5.0")
+    bot.wait_said("*v1.5.0* is on staging")
+    # Slack escapes &, < and > in a slash command's text before it reaches the bot.
+    bot.run(MANAGER, "cancel v1.5.0 R&amp;D asked: use &lt;v2&gt; <https://x.example|docs>")
+    said = bot.wait_said("cancelled *v1.5.0*").text
+    assert "R&amp;D asked: use &lt;v2&gt; docs (https://x.example)" in said  # escaped once
+    stored = bot.rows("SELECT details FROM audit_events WHERE action = 'command.cancel'")[0][0]
+    assert "R&D asked: use <v2> docs (https://x.example)" in str(stored)
 
 
 def test_a_rejection_reason_cannot_ping_or_disguise_a_link(bot: Harness) -> None:

@@ -513,6 +513,9 @@ class FakeSlack:
                 return 404, {"ok": False, "error": "expired_url"}, {}
             target.uses += 1
             payload = json.loads(raw or "{}")
+            refused = _over_limits(payload, _blocks(payload.get("blocks")))
+            if refused is not None:
+                return 400, refused, {}
             self.ephemerals.append(
                 Ephemeral(
                     target.channel,

@@ -24,6 +24,12 @@ def upgrade() -> None:
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("at", UtcDateTime(), nullable=False),
     )
+    # A database the bot already ran on: its first tick was no later than its oldest record,
+    # so posts missed during this upgrade's downtime still go out late.
+    op.execute(
+        "INSERT INTO bot_facts (name, at) "
+        "SELECT 'first_tick', MIN(at) FROM audit_events HAVING COUNT(*) > 0"
+    )
 
 
 def downgrade() -> None:
