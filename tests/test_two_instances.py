@@ -136,6 +136,19 @@ def test_two_instances_send_a_due_post_exactly_once(
         "RELEASE_WINDOW_START": opens.strftime("%H:%M"),
         "SCHEDULER_TICK_SECONDS": "1",
     }
+    # The bot has run on this database before (since an hour ago), so this minute's post is
+    # one it knows about, not one from before its first start.
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO bot_facts (name, at) VALUES ('first_tick', :at)"),
+            {"at": datetime.now(UTC) - timedelta(hours=1)},
+        )
+    engine.dispose()
     ports = [free_port(), free_port()]
     processes = [launch(tmp_path, fake, PORT=str(port), **env) for port in ports]
     try:
