@@ -11,7 +11,7 @@ from commands.parser import Status
 from commands.text import escape
 from commands.timefmt import in_zone
 from release.freezes import Freeze, freeze_at
-from release.lifecycle import WAITING_FOR, State
+from release.lifecycle import BEFORE_DEPLOYING, WAITING_FOR
 from release.records import AuditEntry, DeployLockRecord, ReleaseRecord, ReviewRecord
 from release.versions import is_newer
 from release.windows import next_window, window_at
@@ -20,16 +20,7 @@ from storage.outbox import OutboxRecord
 
 HISTORY_LENGTH = 10
 #: Open releases that something newer in production makes pointless.
-SUPERSEDABLE = frozenset(
-    {
-        State.PLANNED,
-        State.STAGING,
-        State.REGRESSION_FAILED,
-        State.IN_REVIEW,
-        State.REJECTED,
-        State.APPROVED,
-    }
-)
+SUPERSEDABLE = frozenset(BEFORE_DEPLOYING)
 
 
 def status(ctx: Context, command: Status) -> None:

@@ -37,7 +37,8 @@ class Event(StrEnum):
     CANCELLED = "cancelled"
 
 
-_BEFORE_DEPLOYING = (
+#: Before production was touched: a release may still be cancelled (or superseded).
+BEFORE_DEPLOYING = (
     State.PLANNED,
     State.STAGING,
     State.REGRESSION_FAILED,
@@ -71,7 +72,7 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.VERIFYING, Event.VERIFIED): State.RELEASED,
     (State.VERIFYING, Event.VERIFY_FAILED): State.FAILED,
     (State.FAILED, Event.ROLLED_BACK): State.ROLLED_BACK,
-    **{(state, Event.CANCELLED): State.CANCELLED for state in _BEFORE_DEPLOYING},
+    **{(state, Event.CANCELLED): State.CANCELLED for state in BEFORE_DEPLOYING},
 }
 
 #: What a release in each state is waiting for, in the words a user needs.
