@@ -100,11 +100,11 @@ class Delivery(Pump):
             self._sending.discard(message.id)
 
     def _deliver(self, message: OutboxRecord) -> None:
+        recorded = False  # whether the kind's own code already recorded the outcome
         try:
             if message.kind == REVIEW:
-                self._render_review(message)
-                return
-            if message.kind == REPLY:
+                recorded = self._render_review(message)
+            elif message.kind == REPLY:
                 self._reply(message.payload)
             elif message.kind == ANNOUNCE:
                 self._client.chat_postMessage(
@@ -118,8 +118,9 @@ class Delivery(Pump):
         except Exception as error:
             self._failed(message, error)
             return
-        with self._store.transaction() as uow:
-            uow.message_sent(message.id, self._instance)
+        if not recorded:
+            with self._store.transaction() as uow:
+                uow.message_sent(message.id, self._instance)
 
     def _reply(self, payload: dict[str, Any]) -> None:
         url = payload.get("response_url")
@@ -136,44 +137,40 @@ class Delivery(Pump):
             channel=payload["channel"], user=payload["user"], text=payload["text"]
         )
 
-    def _render_review(self, message: OutboxRecord) -> None:
-        """Render the review as the database has it now: post it, or update it in place."""
+    def _render_review(self, message: OutboxRecord) -> bool:
+        """Render the review as the database has it now: post it, or update it in place.
+
+        True when its outcome is recorded here (a new message, or one deleted in Slack).
+        """
         review_id = int(message.payload["review_id"])
         with self._store.transaction() as uow:
             review = uow.review(review_id)
             release = uow.release(review.version) if review else None
         if review is None or release is None:
-            with self._store.transaction() as uow:
-                uow.message_sent(message.id, self._instance)
-            return
+            return False  # nothing left to show
         text, blocks = review_message(review, release, release.notes or NOTES_PENDING)
+        if review.message_ts is None or review.channel_id is None:
+            posted = self._client.chat_postMessage(
+                channel=message.payload["channel"], text=text, blocks=blocks
+            )
+            with self._store.transaction() as uow:
+                if uow.message_sent(message.id, self._instance):
+                    uow.set_review_message(review_id, posted["channel"], posted["ts"])
+            return True
         try:
-            if review.message_ts is None or review.channel_id is None:
-                posted = self._client.chat_postMessage(
-                    channel=message.payload["channel"], text=text, blocks=blocks
-                )
-                with self._store.transaction() as uow:
-                    if uow.message_sent(message.id, self._instance):
-                        uow.set_review_message(review_id, posted["channel"], posted["ts"])
-                return
-            try:
-                self._client.chat_update(
-                    channel=review.channel_id, ts=review.message_ts, text=text, blocks=blocks
-                )
-            except SlackApiError as error:
-                if error.response.get("error") != "message_not_found":
-                    raise
-                # Someone deleted it in Slack: post it again and remember the new one.
-                log.warning("review %s's message is gone; posting it again", review_id)
-                with self._store.transaction() as uow:
-                    uow.forget_review_message(review_id)
-                    uow.message_retry(message.id, self._instance, timedelta(0), "message_not_found")
-                return
-        except Exception as error:
-            self._failed(message, error)
-            return
-        with self._store.transaction() as uow:
-            uow.message_sent(message.id, self._instance)
+            self._client.chat_update(
+                channel=review.channel_id, ts=review.message_ts, text=text, blocks=blocks
+            )
+        except SlackApiError as error:
+            if error.response.get("error") != "message_not_found":
+                raise
+            # Someone deleted it in Slack: post it again and remember the new one.
+            log.warning("review %s's message is gone; posting it again", review_id)
+            with self._store.transaction() as uow:
+                uow.forget_review_message(review_id)
+                uow.message_retry(message.id, self._instance, timedelta(0), "message_not_found")
+            return True
+        return False
 
     def _failed(self, message: OutboxRecord, error: Exception) -> None:
         kind = _classify(error)

@@ -17,7 +17,7 @@ from commands.deploy import why
 from commands.jobs import Procedure
 from integrations.ports import IntegrationError, TransientError
 from release.audit import AuditAction
-from storage.jobs import CANCELLED, JobRecord
+from storage.jobs import CANCELLED, FAILED, PENDING, JobRecord, lock_holder
 from storage.unit_of_work import Conflict, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class JobRunner(Pump):
     def claim(self, busy: set[str], room: int) -> Claimed:
         claimed: Claimed = []
         with self._store.transaction() as uow:
-            due = [i for i in uow.due_jobs() if f"job:{i}" not in busy]
+            due = [i for i in uow.due_jobs() if lock_holder(i) not in busy]
         for job_id in due[:room]:
             with self._store.transaction() as uow:
                 job = uow.claim_job(job_id, self._instance, self._lease)
@@ -100,7 +100,7 @@ class JobRunner(Pump):
                 with self._store.transaction() as uow:
                     uow.deploy_lock(lock=True)  # lock order everywhere: the lock row first
                     for job_id in uow.renew_jobs(self._instance, self._lease, running):
-                        uow.renew_deploy_lock(f"job:{job_id}", self._deploy_lease)
+                        uow.renew_deploy_lock(lock_holder(job_id), self._deploy_lease)
             except Exception as error:
                 log.warning("could not renew job claims (%s)", type(error).__name__)
 
@@ -184,14 +184,7 @@ class JobRunner(Pump):
                 self._begin(uow, procedure)
                 if uow.owned_job(job.id, self._instance) is not None:
                     uow.job_retry(job.id, timedelta(seconds=delay), what)
-                    uow.audit(
-                        BOT,
-                        AuditAction.STEP_RETRIED,
-                        job.release_id,
-                        job=job.kind,
-                        step=job.step,
-                        error=what[:200],
-                    )
+                    _audit_step(uow, AuditAction.STEP_RETRIED, job, what)
         except Exception as error:  # the database again: the claim lapses, and it is retried
             log.warning("job %s: could not record a retry (%s)", job.id, type(error).__name__)
 
@@ -205,18 +198,11 @@ class JobRunner(Pump):
                 owned = uow.owned_job(job.id, self._instance)
                 if owned is None:
                     return
-                uow.audit(
-                    BOT,
-                    AuditAction.STEP_FAILED,
-                    job.release_id,
-                    job=job.kind,
-                    step=job.step,
-                    error=what[:200],
-                )
+                _audit_step(uow, AuditAction.STEP_FAILED, job, what)
                 procedure.failed(uow, ctx, owned, what, definite)
                 ended = uow.job(job.id)
-                if ended is not None and ended.status == "pending":  # (it may have finished it)
-                    uow.end_job(job.id, "failed", what)
+                if ended is not None and ended.status == PENDING:  # (it may have finished it)
+                    uow.end_job(job.id, FAILED, what)
         except Exception as error:
             log.warning("job %s: could not record its failure (%s)", job.id, type(error).__name__)
             self._end_without_procedure(job, what)
@@ -226,9 +212,13 @@ class JobRunner(Pump):
         try:
             with self._store.transaction() as uow:
                 if uow.owned_job(job.id, self._instance) is not None:
-                    uow.end_job(job.id, "failed", what)
+                    uow.end_job(job.id, FAILED, what)
         except Exception as error:
             log.warning("job %s: could not end it (%s)", job.id, type(error).__name__)
+
+
+def _audit_step(uow: UnitOfWork, action: AuditAction, job: JobRecord, what: str) -> None:
+    uow.audit(BOT, action, job.release_id, job=job.kind, step=job.step, error=what[:200])
 
 
 def _what(error: Exception) -> str:

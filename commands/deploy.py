@@ -12,24 +12,19 @@ import logging
 
 from commands.context import Context
 from commands.errors import incident_id
-from commands.jobs import Procedure, Result, Step
+from commands.jobs import Procedure, Result, Step, release_of
 from commands.live import fail_in_flight
 from commands.transitions import advance
 from integrations.ports import CheckResult, Deployment, IntegrationError, TransientError
 from release.audit import AuditAction
 from release.lifecycle import Event, IllegalTransition
+from release.production import ProductionDeploy
 from release.records import ReleaseRecord
-from storage.jobs import DONE, JobRecord
+from storage.jobs import DONE, FAILED, JobRecord
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 BOT = "release-bot"
-
-
-def _release_of(uow: UnitOfWork, job: JobRecord) -> ReleaseRecord:
-    release = uow.release_by_id(job.release_id, lock=True)
-    assert release is not None  # releases are never deleted
-    return release
 
 
 def _production(job: JobRecord) -> Deployment:
@@ -47,10 +42,10 @@ def _promote(ctx: Context, job: JobRecord) -> Result:
 
 def _keep_deployment(uow: UnitOfWork, job: JobRecord, result: Result) -> ReleaseRecord:
     """Whatever else happened, a production deployment the deployer returned is recorded."""
-    release = _release_of(uow, job)
+    release = release_of(uow, job)
     uow.finish_deployment(
         int(job.data["deployment_row"]),
-        "succeeded",
+        ProductionDeploy.SUCCEEDED,
         deployment_id=str(result["production_id"]),
         url=str(result["production_url"]),
     )
@@ -70,10 +65,10 @@ def _lost_lock(uow: UnitOfWork, ctx: Context, job: JobRecord, marking: Event) ->
     held = uow.deploy_lock(lock=True)
     if held is not None and held.holder == job.holder:
         return False
-    release = _release_of(uow, job)
+    release = release_of(uow, job)
     fail_in_flight(uow, release.version, BOT)
-    uow.end_job(job.id, "failed", "lost the deploy lock")
-    current = _release_of(uow, job)
+    uow.end_job(job.id, FAILED, "lost the deploy lock")
+    current = release_of(uow, job)
     ctx.conversation.announce(
         f":warning: The promotion of *{release.version}* lost the production deploy lock (it is "
         f"now `{current.state}`), so it stopped before marking it `{marking.value}`. Check "
@@ -116,7 +111,7 @@ def _smoke(ctx: Context, job: JobRecord) -> Result:
 def _smoked(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> str | None:
     if _lost_lock(uow, ctx, job, Event.VERIFIED):
         return None
-    release = _release_of(uow, job)
+    release = release_of(uow, job)
     checks = [CheckResult(c["name"], c["passed"], c["detail"]) for c in result["checks"]]
     uow.record_artefact(
         release.id,
@@ -142,7 +137,7 @@ def _smoked(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> st
 
 def _changelog(ctx: Context, job: JobRecord) -> Result:
     with ctx.store.transaction() as uow:
-        release = _release_of(uow, job)
+        release = release_of(uow, job, lock=False)
     try:
         ctx.integrations.source.update_changelog(release.version, release.notes)
     except TransientError:
@@ -156,7 +151,7 @@ def _changelog(ctx: Context, job: JobRecord) -> Result:
 def _released(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> str | None:
     if _lost_lock(uow, ctx, job, Event.VERIFIED):
         return None
-    release = _release_of(uow, job)
+    release = release_of(uow, job)
     moved = advance(uow, release, Event.VERIFIED, BOT)
     uow.release_deploy_lock(job.holder)
     if isinstance(moved, IllegalTransition):
@@ -184,11 +179,11 @@ def _fail(
     its deployment is recorded `unknown`, which keeps anything older out of production.
     """
     uow.deploy_lock(lock=True)  # lock order everywhere: the lock row, then release rows
-    release = _release_of(uow, job)
+    release = release_of(uow, job)
     was = fail_in_flight(uow, release.version, BOT)
     uow.release_deploy_lock(job.holder)
     if "production_id" not in job.data and job.data.get("deployment_row") is not None:
-        outcome = "failed" if definite else "unknown"
+        outcome = ProductionDeploy.FAILED if definite else ProductionDeploy.UNKNOWN
         uow.finish_deployment(int(job.data["deployment_row"]), outcome)
     if was is None:
         log.warning("after %s left flight: %s", release.version, what)

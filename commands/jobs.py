@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from commands.context import Context
+from release.records import ReleaseRecord
 from storage.jobs import JobRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -41,6 +42,13 @@ class Procedure:
     max_attempts: int = 8
     #: Its steps need the production deploy lock: the runner takes that row first.
     holds_deploy_lock: bool = False
+
+
+def release_of(uow: UnitOfWork, job: JobRecord, *, lock: bool = True) -> ReleaseRecord:
+    """The release a job works on (locked, unless only read before a step's outside call)."""
+    release = uow.release_by_id(job.release_id, lock=lock)
+    assert release is not None  # releases are never deleted
+    return release
 
 
 def begin(uow: UnitOfWork, procedure: Procedure, release_id: int, actor: str, **data: Any) -> int:

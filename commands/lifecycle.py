@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from commands.context import Context
-from commands.jobs import Procedure, Result, Step, begin
+from commands.jobs import Procedure, Result, Step, begin, release_of
 from commands.live import in_production
 from commands.parser import Cancel, OpenReview, Regression, Start
 from commands.text import escape
@@ -89,15 +89,9 @@ def start(ctx: Context, command: Start) -> None:
 # -- staging: policy steps 1 to 3 ------------------------------------------------------------
 
 
-def _release_of(uow: UnitOfWork, job: JobRecord) -> ReleaseRecord:
-    release = uow.release_by_id(job.release_id, lock=True)
-    assert release is not None  # releases are never deleted
-    return release
-
-
 def _branch(ctx: Context, job: JobRecord) -> Result:
     with ctx.store.transaction() as uow:
-        release = _release_of(uow, job)
+        release = release_of(uow, job, lock=False)
     base = str(job.data.get("base", "main"))
     return {
         "branch": release.branch,
@@ -107,7 +101,7 @@ def _branch(ctx: Context, job: JobRecord) -> Result:
 
 def _bump(ctx: Context, job: JobRecord) -> Result:
     with ctx.store.transaction() as uow:
-        release = _release_of(uow, job)
+        release = release_of(uow, job, lock=False)
     return {
         "version_bump_sha": ctx.integrations.source.bump_version(release.branch, release.version)
     }
@@ -119,7 +113,7 @@ def _deploy_staging(ctx: Context, job: JobRecord) -> Result:
 
 
 def _on_staging(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> None:
-    release = _release_of(uow, job)
+    release = release_of(uow, job)
     uow.record_artefact(
         release.id,
         "staging_deploy",
@@ -145,7 +139,7 @@ def _on_staging(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -
 def _staging_failed(
     uow: UnitOfWork, ctx: Context, job: JobRecord, what: str, _definite: bool
 ) -> None:
-    release = _release_of(uow, job)
+    release = release_of(uow, job)
     uow.audit(BOT, AuditAction.STAGING_FAILED, release.id, error=what, step=job.step)
     if release.state is not State.PLANNED:
         return
@@ -268,7 +262,7 @@ def _hotfix_after_regression(
 
 def _generate_notes(ctx: Context, job: JobRecord) -> Result:
     with ctx.store.transaction() as uow:
-        release = _release_of(uow, job)
+        release = release_of(uow, job, lock=False)
     try:
         return {"notes": ctx.integrations.source.release_notes(release.version, release.branch)}
     except TransientError:
@@ -279,7 +273,7 @@ def _generate_notes(ctx: Context, job: JobRecord) -> Result:
 
 def _notes_ready(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> None:
     """Policy step 4: keep the notes with the release, then announce and open the review."""
-    release = _release_of(uow, job)
+    release = release_of(uow, job)
     notes = str(result["notes"])
     uow.set_notes(release.version, notes)
     version = release.version

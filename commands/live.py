@@ -19,7 +19,7 @@ def in_production(uow: UnitOfWork) -> str | None:
     """
     facts = []
     releases = {r.id: r for r in uow.releases()}
-    for deployment in uow.deployments(environment="production"):
+    for deployment in uow.deployments("production"):
         release = releases[deployment.release_id]
         facts.append(
             ProductionFact(release.version, release.state, ProductionDeploy(deployment.outcome))

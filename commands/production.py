@@ -19,10 +19,11 @@ from release.freezes import freeze_at
 from release.gates import Gate, PromotionFacts, bypassed, failing, promotion_gates
 from release.lifecycle import Event, State
 from release.permissions import Action
+from release.production import ProductionDeploy
 from release.records import DeployLockRecord, ReleaseRecord
 from release.review_status import ReviewStatus
 from release.windows import next_window, window_at
-from storage.jobs import CANCELLED, PENDING, JobRecord
+from storage.jobs import CANCELLED, PENDING, JobRecord, holding_job, lock_holder
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,8 @@ class Reaped:
 
 
 def _lock_job(uow: UnitOfWork, held: DeployLockRecord) -> JobRecord | None:
-    if not held.holder.startswith("job:") or not held.holder[4:].isdigit():
-        return None
-    return uow.job(int(held.holder[4:]))
+    job_id = holding_job(held.holder)
+    return uow.job(job_id) if job_id is not None else None
 
 
 def reap_expired_lock(uow: UnitOfWork, ctx: Context) -> Reaped | None:
@@ -177,7 +177,7 @@ def _start_deploy(uow: UnitOfWork, ctx: Context, release: ReleaseRecord, gates: 
     version = release.version
     staging = release.staging_deployment_id or ""
     job_id = begin(uow, PROMOTE, release.id, ctx.actor, staging_id=staging)
-    holder = f"job:{job_id}"
+    holder = lock_holder(job_id)
     taken = uow.acquire_deploy_lock(holder, version, ctx.actor, ctx.policy.deploy_lock_lease)
     # The gate passed with the lock row held, and an ended holder was reaped.
     assert taken.acquired and taken.reclaimed_from is None
@@ -245,7 +245,7 @@ def unlock(ctx: Context, command: Unlock) -> None:
             uow.end_job(job.id, CANCELLED, f"deploy lock cleared by {ctx.actor}")
             row = job.data.get("deployment_row")
             if row is not None and "production_id" not in job.data:
-                uow.finish_deployment(int(row), "unknown")  # it may yet be serving
+                uow.finish_deployment(int(row), ProductionDeploy.UNKNOWN)  # it may yet be serving
         # Nobody owns that deploy any more: it must not stay in flight with no way out.
         was = fail_in_flight(uow, held.version, ctx.actor)
         uow.audit(

@@ -15,7 +15,7 @@ from release.lifecycle import BEFORE_DEPLOYING, WAITING_FOR
 from release.records import AuditEntry, DeployLockRecord, ReleaseRecord, ReviewRecord
 from release.versions import is_newer
 from release.windows import next_window, window_at
-from storage.jobs import JobRecord
+from storage.jobs import CANCELLED, FAILED, PENDING, JobRecord
 from storage.outbox import OutboxRecord
 
 HISTORY_LENGTH = 10
@@ -73,10 +73,10 @@ def _steps(jobs: list[JobRecord]) -> list[str]:
     """Where the release's slow work stands, when something is under way or went wrong."""
     lines = []
     for job in jobs:
-        if job.status == "pending":
+        if job.status == PENDING:
             retry = f", retrying after: {job.last_error}" if job.last_error else ""
             lines.append(f":gear: {job.kind}: at step `{job.step}`{retry}.")
-        elif job.status in ("failed", "cancelled"):
+        elif job.status in (FAILED, CANCELLED):
             lines.append(f":x: {job.kind} {job.status} at step `{job.step}`: {job.last_error}")
     return lines
 

@@ -9,9 +9,21 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from release.production import ProductionDeploy
 from storage import models
 
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
+
+
+def lock_holder(job_id: int) -> str:
+    """How the production deploy lock names the job that holds it."""
+    return f"job:{job_id}"
+
+
+def holding_job(holder: str) -> int | None:
+    """The job a deploy lock's holder names, or None for any other holder."""
+    prefix, _, number = holder.partition(":")
+    return int(number) if prefix == "job" and number.isascii() and number.isdigit() else None
 
 
 @dataclass(frozen=True)
@@ -30,8 +42,7 @@ class JobRecord:
 
     @property
     def holder(self) -> str:
-        """How the production deploy lock names the job that holds it."""
-        return f"job:{self.id}"
+        return lock_holder(self.id)
 
 
 @dataclass(frozen=True)
@@ -79,8 +90,8 @@ class JobRepository:
         self._session.flush()
         return _job(row)
 
-    def job(self, job_id: int, *, lock: bool = False) -> JobRecord | None:
-        row = self._session.get(models.Job, job_id, with_for_update=lock or None)
+    def job(self, job_id: int) -> JobRecord | None:
+        row = self._session.get(models.Job, job_id)
         return _job(row) if row is not None else None
 
     def jobs_of(self, release_id: int) -> list[JobRecord]:
@@ -201,7 +212,7 @@ class JobRepository:
             environment=environment,
             url="",
             started_at=self.now(),
-            outcome="pending",
+            outcome=ProductionDeploy.PENDING.value,
             replaced=replaced,
             job_id=job_id,
         )
@@ -212,24 +223,18 @@ class JobRepository:
     def finish_deployment(
         self,
         row_id: int,
-        outcome: str,
+        outcome: ProductionDeploy,
         *,
         deployment_id: str | None = None,
         url: str = "",
     ) -> None:
         row = self._session.get_one(models.Deployment, row_id)
-        row.outcome, row.finished_at = outcome, self.now()
+        row.outcome, row.finished_at = outcome.value, self.now()
         if deployment_id is not None:
             row.deployment_id, row.url = deployment_id, url
 
-    def deployments(
-        self, *, release_id: int | None = None, environment: str | None = None
-    ) -> list[DeploymentRecord]:
-        query = select(models.Deployment)
-        if release_id is not None:
-            query = query.where(models.Deployment.release_id == release_id)
-        if environment is not None:
-            query = query.where(models.Deployment.environment == environment)
+    def deployments(self, environment: str) -> list[DeploymentRecord]:
+        query = select(models.Deployment).where(models.Deployment.environment == environment)
         return [_deployment(r) for r in self._session.scalars(query.order_by(models.Deployment.id))]
 
 

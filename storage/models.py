@@ -191,7 +191,6 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
     reference: Mapped[str] = mapped_column(String(16), default="")
-    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"), index=True)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 

@@ -24,7 +24,6 @@ class OutboxRecord:
     created_at: datetime
     last_error: str = ""
     reference: str = ""
-    release_id: int | None = None
 
 
 class OutboxRepository:
@@ -36,9 +35,7 @@ class OutboxRepository:
     def timer_now(self) -> datetime:
         raise NotImplementedError
 
-    def add_message(
-        self, lane: str, kind: str, payload: dict[str, Any], *, release_id: int | None = None
-    ) -> None:
+    def add_message(self, lane: str, kind: str, payload: dict[str, Any]) -> None:
         """Record a message to send once this transaction commits."""
         now = self.timer_now()
         self._session.add(
@@ -51,7 +48,6 @@ class OutboxRepository:
                 next_attempt_at=now,
                 last_error="",
                 reference="",
-                release_id=release_id,
                 created_at=now,
             )
         )
@@ -129,10 +125,6 @@ class OutboxRepository:
         row.claimed_by = row.claimed_until = None
         return _record(row)
 
-    def rewrite_message(self, message_id: int, payload: dict[str, Any]) -> None:
-        row = self._session.get_one(models.OutboxMessage, message_id)
-        row.payload = payload
-
     def release_message_claims(self, holder: str, *, keep: set[int] | None = None) -> int:
         """Hand back the messages `holder` claimed but is not sending (a clean shutdown)."""
         query = update(models.OutboxMessage).where(
@@ -148,11 +140,9 @@ class OutboxRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def undelivered(self, *, release_id: int | None = None, limit: int = 5) -> list[OutboxRecord]:
+    def undelivered(self, *, limit: int = 5) -> list[OutboxRecord]:
         """Messages still waiting to go out, or given up on, newest first."""
         query = select(models.OutboxMessage).where(models.OutboxMessage.status != SENT)
-        if release_id is not None:
-            query = query.where(models.OutboxMessage.release_id == release_id)
         rows = self._session.scalars(query.order_by(models.OutboxMessage.id.desc()).limit(limit))
         return [_record(r) for r in rows]
 
@@ -167,5 +157,4 @@ def _record(row: models.OutboxMessage) -> OutboxRecord:
         created_at=row.created_at,
         last_error=row.last_error,
         reference=row.reference,
-        release_id=row.release_id,
     )

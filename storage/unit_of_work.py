@@ -114,10 +114,8 @@ class UnitOfWork(
     def timer_now(self) -> datetime:
         return self._timer.now()
 
-    def add_message(
-        self, lane: str, kind: str, payload: dict[str, Any], *, release_id: int | None = None
-    ) -> None:
-        super().add_message(lane, kind, payload, release_id=release_id)
+    def add_message(self, lane: str, kind: str, payload: dict[str, Any]) -> None:
+        super().add_message(lane, kind, payload)
         self.has_work = True
 
     def add_job(

@@ -32,13 +32,11 @@ def upgrade() -> None:
         sa.Column("claimed_until", UtcDateTime()),
         sa.Column("last_error", sa.Text, nullable=False),
         sa.Column("reference", sa.String(16), nullable=False),
-        sa.Column("release_id", sa.Integer, sa.ForeignKey("releases.id")),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("sent_at", UtcDateTime()),
     )
     op.create_index("ix_outbox_lane", "outbox", ["lane"])
     op.create_index("ix_outbox_status", "outbox", ["status"])
-    op.create_index("ix_outbox_release_id", "outbox", ["release_id"])
     op.create_table(
         "jobs",
         sa.Column("id", sa.Integer, primary_key=True),
