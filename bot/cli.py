@@ -59,10 +59,12 @@ def serve() -> int:
             file=sys.stderr,
         )
         return 2
-    if runtime.services.integrations.dry_run:
+    dry = runtime.services.integrations.dry
+    if dry:
         log.warning(
-            "integrations are DRY RUN: nothing is branched, deployed or tested for real; "
-            "every deploy announcement says so"
+            "DRY RUN for %s: set their credentials to make them real (see the README); "
+            "every deploy announcement says what ran dry",
+            ", ".join(dry),
         )
 
     runtime.start()

@@ -23,13 +23,23 @@ from bot.pump import Claimed, Pump
 from bot.views.review import review_message
 from commands.errors import incident_id
 from commands.outcome import ANNOUNCE, REPLY, REVIEW
+from commands.release_notes import as_mrkdwn
 from release.audit import AuditAction
+from release.records import ReleaseRecord
 from storage.outbox import OutboxRecord
 from storage.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
 NOTES_PENDING = "_Release notes are being generated…_"
+#: The review's section holds the notes beside the release's own lines, in 3,000 characters.
+REVIEW_NOTES = 2400
+
+
+def notes_on_review(release: ReleaseRecord) -> str:
+    if release.notes_data is not None:
+        return as_mrkdwn(release.notes_data, REVIEW_NOTES)
+    return release.notes or NOTES_PENDING
 MAX_BACKOFF = 300.0
 #: A message still failing this long after it was decided is given up on.
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -148,7 +158,7 @@ class Delivery(Pump):
             release = uow.release(review.version) if review else None
         if review is None or release is None:
             return False  # nothing left to show
-        text, blocks = review_message(review, release, release.notes or NOTES_PENDING)
+        text, blocks = review_message(review, release, notes_on_review(release))
         if review.message_ts is None or review.channel_id is None:
             posted = self._client.chat_postMessage(
                 channel=message.payload["channel"], text=text, blocks=blocks

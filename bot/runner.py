@@ -7,15 +7,15 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.pump import Claimed, Pump
 from commands.context import Context
 from commands.deploy import why
-from commands.jobs import Procedure
-from integrations.ports import IntegrationError, TransientError
+from commands.jobs import WAITING_SINCE, Procedure, Step
+from integrations.ports import IntegrationError, TransientError, Waiting
 from release.audit import AuditAction
 from storage.jobs import CANCELLED, FAILED, PENDING, JobRecord, lock_holder
 from storage.unit_of_work import Conflict, Store, UnitOfWork
@@ -127,6 +127,9 @@ class JobRunner(Pump):
             ctx = self._context(job.actor)
             try:
                 result = step.act(ctx, job)
+            except Waiting as waiting:
+                self._wait(procedure, step, ctx, job, waiting)
+                return
             except (TransientError, SQLAlchemyError) as error:
                 after = error.retry_after if isinstance(error, TransientError) else None
                 self._retry(procedure, ctx, job, _what(error), after)
@@ -147,7 +150,9 @@ class JobRunner(Pump):
                             step.orphaned(uow, ctx, job, result)
                         log.warning("job %s was taken from this instance at %s", job.id, job.step)
                         return
-                    job = replace(owned, data={**owned.data, **result})
+                    data = {**owned.data, **result}
+                    data.pop(WAITING_SINCE, None)
+                    job = replace(owned, data=data)
                     following = step.record(uow, ctx, job, result)
                     uow.job_step_done(job.id, following, job.data, lease=self._lease)
             except (SQLAlchemyError, Conflict) as error:
@@ -187,6 +192,34 @@ class JobRunner(Pump):
                     _audit_step(uow, AuditAction.STEP_RETRIED, job, what)
         except Exception as error:  # the database again: the claim lapses, and it is retried
             log.warning("job %s: could not record a retry (%s)", job.id, type(error).__name__)
+
+    def _wait(
+        self, procedure: Procedure, step: Step, ctx: Context, job: JobRecord, waiting: Waiting
+    ) -> None:
+        """Look again later, from any instance; give up once the step has waited too long."""
+        now = ctx.clock.now()
+        since_text = job.data.get(WAITING_SINCE)
+        since = datetime.fromisoformat(since_text) if since_text else now
+        if now - since > step.wait_limit:
+            minutes = round(step.wait_limit.total_seconds() / 60)
+            self._fail(
+                procedure, ctx, job, f"{waiting} (gave up after {minutes} min)", definite=False
+            )
+            return
+        delay = max(1.0, waiting.retry_after or 10.0)
+        log.info("job %s step %s: %s; looking again in %.0fs", job.id, job.step, waiting, delay)
+        try:
+            with ctx.transaction() as uow:
+                self._begin(uow, procedure)
+                if uow.owned_job(job.id, self._instance) is not None:
+                    uow.job_wait(
+                        job.id,
+                        timedelta(seconds=delay),
+                        str(waiting),
+                        **{WAITING_SINCE: since.isoformat()},
+                    )
+        except Exception as error:  # the database again: the claim lapses, and it is retried
+            log.warning("job %s: could not record a wait (%s)", job.id, type(error).__name__)
 
     def _fail(
         self, procedure: Procedure, ctx: Context, job: JobRecord, what: str, *, definite: bool

@@ -36,6 +36,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.work import Worker
 from commands.procedures import PROCEDURES
+from bot import connect
 from integrations import Integrations, dry_run
 from release.clock import Clock, SystemClock
 from storage.db import make_engine
@@ -118,6 +119,17 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
+def _integrations(settings: Settings) -> Integrations:
+    """The configured integrations; a rehearsal's slow dry run when asked for one."""
+    if settings.dry_run_deploy_seconds or settings.dry_run_step_seconds:
+        return dry_run(
+            settings.smoke_check_names,
+            deploy_seconds=settings.dry_run_deploy_seconds,
+            step_seconds=settings.dry_run_step_seconds,
+        )
+    return connect.integrations(settings)
+
+
 def build_runtime(
     settings: Settings,
     *,
@@ -147,12 +159,7 @@ def build_runtime(
         channel_id=settings.release_channel_id,
         policy=settings.policy,
         store=store,
-        integrations=integrations
-        or dry_run(
-            tuple(settings.smoke_checks),
-            deploy_seconds=settings.dry_run_deploy_seconds,
-            step_seconds=settings.dry_run_step_seconds,
-        ),
+        integrations=integrations or _integrations(settings),
         clock=clock,
         worker=Worker(settings.worker_threads),
         web_client=client,

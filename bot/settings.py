@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from integrations.mail import parse_smtp_url
+from integrations.smoke import SmokeCheck, parse_checks
 from release.policy import (
     DEFAULT_COMPLIANCE_ITEMS,
     DEFAULT_DEPENDENCY_UPGRADES,
@@ -21,6 +23,7 @@ from release.windows import WindowPolicy, parse_days
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+_EMAIL = re.compile(r"[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+")
 
 
 def _split(value: object, separator: str) -> object:
@@ -67,7 +70,8 @@ class Settings(DatabaseSettings):
     compliance_items: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_COMPLIANCE_ITEMS)
     )
-    smoke_checks: Annotated[list[str], NoDecode] = Field(
+    #: Names (a dry run), or a JSON list of HTTP checks (see integrations.smoke).
+    smoke_checks: Annotated[list[str] | tuple[SmokeCheck, ...], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_SMOKE_CHECKS)
     )
     worker_threads: int = Field(default=32, ge=1, le=256)
@@ -93,6 +97,24 @@ class Settings(DatabaseSettings):
     slack_timeout_seconds: int = Field(default=10, ge=1, le=60)
     job_lease_seconds: float = Field(default=30.0, ge=1, le=600)
 
+    # -- the outside systems: each is real when its credentials are set --------------
+    github_token: SecretStr | None = None
+    github_repository: str | None = None
+    github_api_url: str = "https://api.github.com"
+    github_regression_workflow: str = "regression.yml"
+    vercel_token: SecretStr | None = None
+    vercel_project_id: str | None = None
+    vercel_team_id: str | None = None
+    vercel_api_url: str = "https://api.vercel.com"
+    smtp_url: SecretStr | None = None  # it holds a password
+    release_notes_from: str | None = None
+    release_notes_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    support_channel_id: str | None = None
+    #: The time limit of every call to GitHub, Vercel or the SMTP server.
+    integration_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    #: How often a build, a workflow run or a promotion is looked at while it runs.
+    integration_poll_seconds: float = Field(default=15.0, ge=0.05, le=600)
+
     @field_validator("release_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
@@ -115,10 +137,67 @@ class Settings(DatabaseSettings):
             raise ValueError("name exactly one day, like mon")
         return value
 
-    @field_validator("release_admins", "smoke_checks", "dependency_upgrades", mode="before")
+    @field_validator("release_admins", "dependency_upgrades", "release_notes_to", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value, ",")
+
+    @field_validator("smoke_checks", mode="before")
+    @classmethod
+    def _smoke_checks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_checks(value) or _split(value, ",")  # ValueError says what is wrong
+        return value
+
+    @field_validator("github_repository")
+    @classmethod
+    def _repository(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.-]+/[\w.-]+", value):
+            raise ValueError("must be owner/name, like acme/portal")
+        return value
+
+    @field_validator("github_regression_workflow")
+    @classmethod
+    def _workflow(cls, value: str) -> str:
+        if not re.fullmatch(r"[\w.-]+\.ya?ml|\d+", value):
+            raise ValueError("must be a workflow file name like regression.yml, or its id")
+        return value
+
+    @field_validator("github_api_url", "vercel_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_smtp_url(value.get_secret_value())  # its ValueError never repeats the URL
+        return value
+
+    @field_validator("release_notes_from")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.fullmatch(value):
+            raise ValueError("must be an e-mail address")
+        return value
+
+    @field_validator("release_notes_to")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not _EMAIL.fullmatch(v)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {', '.join(b[:60] for b in bad)}")
+        return value
+
+    @field_validator("support_channel_id")
+    @classmethod
+    def _support_channel(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL_ID.fullmatch(value):
+            raise ValueError("must be a Slack channel ID like C0123ABCD, not a channel name")
+        return value
 
     @field_validator("compliance_items", mode="before")
     @classmethod
@@ -174,6 +253,49 @@ class Settings(DatabaseSettings):
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError("SLACK_SIGNING_SECRET is required unless SLACK_APP_TOKEN is set")
         return self
+
+    @model_validator(mode="after")
+    def _whole_integrations(self) -> Settings:
+        """An integration is all there or not at all: half of one would fail mid-release."""
+        groups = {
+            "GitHub": {
+                "GITHUB_TOKEN": self.github_token,
+                "GITHUB_REPOSITORY": self.github_repository,
+            },
+            "Vercel": {
+                "VERCEL_TOKEN": self.vercel_token,
+                "VERCEL_PROJECT_ID": self.vercel_project_id,
+            },
+            "e-mail": {
+                "SMTP_URL": self.smtp_url,
+                "RELEASE_NOTES_FROM": self.release_notes_from,
+                "RELEASE_NOTES_TO": self.release_notes_to or None,
+            },
+        }
+        problems = []
+        for name, needed in groups.items():
+            given = [key for key, value in needed.items() if value is not None]
+            missing = [key for key, value in needed.items() if value is None]
+            if given and missing:
+                problems.append(
+                    f"{name} is half-configured: {', '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} missing ({', '.join(given)} "
+                    f"{'is' if len(given) == 1 else 'are'} set)"
+                )
+        if self.vercel_team_id and self.vercel_token is None:
+            problems.append("VERCEL_TEAM_ID is set but VERCEL_TOKEN is missing")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def smoke_check_names(self) -> tuple[str, ...]:
+        return tuple(c if isinstance(c, str) else c.name for c in self.smoke_checks)
+
+    @property
+    def http_smoke_checks(self) -> tuple[SmokeCheck, ...]:
+        """The checks that run for real; empty when SMOKE_CHECKS only names them."""
+        return tuple(c for c in self.smoke_checks if isinstance(c, SmokeCheck))
 
     @property
     def windows(self) -> WindowPolicy:

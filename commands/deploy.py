@@ -1,23 +1,29 @@
 """The production deploy: policy steps 6 to 8, as a durable job holding the deploy lock.
 
-The job holds the production deploy lock from the promotion's gate transaction until its
-last step. Whatever instance runs it renews the lock's lease; if that instance dies,
-another resumes the job from its last completed step, so a deploy is never left half
-done and never done twice (the deployer is asked what production serves first).
+The job holds the production deploy lock from the promotion's gate transaction until the
+smoke tests pass (or the release fails). Whatever instance runs it renews the lock's lease;
+if that instance dies, another resumes the job from its last completed step, so a deploy is
+never left half done and never done twice (the deployer is asked what production serves
+first). After release, the change log, the notes e-mail and the support bulletin follow.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from commands.context import Context
 from commands.errors import incident_id
 from commands.jobs import Procedure, Result, Step, release_of
 from commands.live import fail_in_flight
+from commands.release_notes import as_mrkdwn, changelog_entry, email
+from commands.staging import record_on_github
+from commands.text import escape
 from commands.transitions import advance
 from integrations.ports import CheckResult, Deployment, IntegrationError, TransientError
 from release.audit import AuditAction
 from release.lifecycle import Event, IllegalTransition
+from release.notes import ReleaseNotes
 from release.production import ProductionDeploy
 from release.records import ReleaseRecord
 from storage.jobs import DONE, FAILED, JobRecord
@@ -27,6 +33,9 @@ log = logging.getLogger(__name__)
 BOT = "release-bot"
 
 
+ANNOUNCED_NOTES = 2500
+
+
 def _production(job: JobRecord) -> Deployment:
     return Deployment(str(job.data["production_id"]), str(job.data.get("production_url", "")))
 
@@ -34,10 +43,34 @@ def _production(job: JobRecord) -> Deployment:
 # -- step 6: promote the staging deployment that passed regression ---------------------------
 
 
+def _staging(job: JobRecord) -> Deployment:
+    return Deployment(str(job.data["staging_id"]), "", str(job.data.get("staging_sha") or ""))
+
+
 def _promote(ctx: Context, job: JobRecord) -> Result:
-    staging = Deployment(str(job.data["staging_id"]), "")
-    production = ctx.integrations.deployer.promote(staging)
-    return {"production_id": production.id, "production_url": production.url}
+    """Ask for the promotion, after noting what production served until now."""
+    staging = _staging(job)
+    deployer = ctx.integrations.deployer
+    serving = deployer.production()
+    result: Result = {}
+    if serving is not None and serving.id != staging.id:
+        result["replaced_id"] = serving.id
+    if staging.sha:
+        result |= record_on_github(ctx, "production", staging.sha, "in_progress", "", "promotion")
+    deployer.promote(staging)
+    return result
+
+
+def _live(ctx: Context, job: JobRecord) -> Result:
+    """Follow the promotion until production serves exactly that deployment."""
+    staging = _staging(job)
+    production = ctx.integrations.deployer.await_production(staging)
+    result: Result = {"production_id": production.id, "production_url": production.url}
+    if staging.sha:
+        result |= record_on_github(
+            ctx, "production", staging.sha, "success", production.url, "promoted"
+        )
+    return result
 
 
 def _keep_deployment(uow: UnitOfWork, job: JobRecord, result: Result) -> ReleaseRecord:
@@ -48,6 +81,7 @@ def _keep_deployment(uow: UnitOfWork, job: JobRecord, result: Result) -> Release
         ProductionDeploy.SUCCEEDED,
         deployment_id=str(result["production_id"]),
         url=str(result["production_url"]),
+        replaced=job.data.get("replaced_id"),
     )
     uow.set_production_deployment(release.version, str(result["production_id"]))
     uow.record_artefact(
@@ -83,7 +117,8 @@ def _deployed(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> 
         return None
     advance(uow, release, Event.DEPLOYED, BOT)
     ctx.conversation.announce(
-        f"*{release.version}* is live; running the post-deploy smoke tests.{ctx.integrations.note}"
+        f"*{release.version}* is live ({result['production_url']}); running the post-deploy "
+        f"smoke tests.{ctx.integrations.note}{_github_note(result)}"
     )
     return "smoke"
 
@@ -100,6 +135,11 @@ def _deployed_after_unlock(uow: UnitOfWork, ctx: Context, job: JobRecord, result
     )
 
 
+def _github_note(result: Result) -> str:
+    error = result.get("github_error")
+    return f" _(GitHub's Environments page was not updated: {error})_" if error else ""
+
+
 # -- step 7: the smoke tests --------------------------------------------------------------------
 
 
@@ -109,6 +149,7 @@ def _smoke(ctx: Context, job: JobRecord) -> Result:
 
 
 def _smoked(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> str | None:
+    """Record every check; all passed: the release is released and the lock is free."""
     if _lost_lock(uow, ctx, job, Event.VERIFIED):
         return None
     release = release_of(uow, job)
@@ -126,20 +167,39 @@ def _smoked(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> st
             uow,
             ctx,
             job,
-            "smoke tests failed: " + ", ".join(f"{c.name} ({c.detail})" for c in failed),
+            "smoke tests failed: "
+            + ", ".join(f"{escape(c.name)} ({escape(c.detail)})" for c in failed),
         )
         return None
+    moved = advance(uow, release, Event.VERIFIED, BOT)
+    uow.release_deploy_lock(job.holder)
+    if isinstance(moved, IllegalTransition):
+        return None
+    passed = ", ".join(
+        f"{escape(c.name)} ({escape(c.detail)})" if c.detail else escape(c.name) for c in checks
+    )
+    notes = release.notes_data or ReleaseNotes(release.version, remark=release.notes)
+    ctx.conversation.announce(
+        f":tada: *{release.version}* is released. Smoke tests passed: {passed}."
+        f"{ctx.integrations.note} Next: the change log, the release notes e-mail and the "
+        f"support bulletin.\n*Release notes*\n{as_mrkdwn(notes, ANNOUNCED_NOTES)}"
+    )
     return "changelog"
 
 
-# -- step 8: the change log ------------------------------------------------------------------
+# -- step 8: the change log, the e-mail and the support bulletin -----------------------------
+
+
+def _notes_of(release: ReleaseRecord) -> ReleaseNotes:
+    return release.notes_data or ReleaseNotes(release.version, remark=release.notes)
 
 
 def _changelog(ctx: Context, job: JobRecord) -> Result:
     with ctx.store.transaction() as uow:
         release = release_of(uow, job, lock=False)
+    entry = changelog_entry(_notes_of(release), ctx.clock.now().astimezone(ctx.zone).date())
     try:
-        ctx.integrations.source.update_changelog(release.version, release.notes)
+        ctx.integrations.source.update_changelog(release.version, entry)
     except TransientError:
         raise
     except IntegrationError as error:
@@ -148,26 +208,57 @@ def _changelog(ctx: Context, job: JobRecord) -> Result:
     return {}
 
 
-def _released(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> str | None:
-    if _lost_lock(uow, ctx, job, Event.VERIFIED):
-        return None
-    release = release_of(uow, job)
-    moved = advance(uow, release, Event.VERIFIED, BOT)
-    uow.release_deploy_lock(job.holder)
-    if isinstance(moved, IllegalTransition):
-        return None
-    error = result.get("changelog_error") or job.data.get("changelog_error")
-    changelog = (
-        f"*the change log was not updated* ({error}): update it by hand"
-        if error
-        else "the change log and support bulletin are updated"
-    )
-    names = ", ".join(c["name"] for c in job.data.get("checks", []))
+def _email(ctx: Context, job: JobRecord) -> Result:
+    mailer = ctx.integrations.mailer
+    if mailer is None:
+        return {}
+    with ctx.store.transaction() as uow:
+        release = release_of(uow, job, lock=False)
+    try:
+        mailer.send(email(_notes_of(release)))
+    except TransientError:
+        raise
+    except IntegrationError as error:
+        return {"email_error": str(error)}
+    return {"emailed": True}
+
+
+def _followed_up(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> None:
+    """Say how the follow-up went, and post the support bulletin."""
+    release = release_of(uow, job, lock=False)
+    data = {**job.data, **result}
+    done, undone = [], []
+    if data.get("changelog_error"):
+        undone.append(
+            f"*the change log was not updated* ({data['changelog_error']}): update it by hand"
+        )
+    else:
+        done.append("the change log is updated")
+    if ctx.integrations.mailer is None:
+        undone.append("no release notes e-mail is configured (`SMTP_URL`)")
+    elif data.get("email_error"):
+        undone.append(f"*the release notes e-mail was not sent* ({data['email_error']})")
+    else:
+        done.append("the release notes are e-mailed")
+    support = ctx.integrations.support_channel
+    if support:
+        ctx.conversation.announce(_bulletin(release), channel=support)
+        done.append(f"the support bulletin is posted in <#{support}>")
+    else:
+        undone.append("no support channel is configured (`SUPPORT_CHANNEL_ID`)")
+    dry = f" _(dry run: {', '.join(ctx.integrations.dry)})_" if ctx.integrations.dry else ""
     ctx.conversation.announce(
-        f":tada: *{release.version}* is released. Smoke tests passed ({names}); "
-        f"{changelog}.{ctx.integrations.note}\n*Release notes*\n{release.notes}"
+        f"*{release.version}* follow-up: " + "; ".join(done + undone) + f".{dry}"
     )
-    return None
+
+
+def _bulletin(release: ReleaseRecord) -> str:
+    notes = _notes_of(release)
+    return (
+        f":mega: *Support bulletin: {release.version} is live.*\n"
+        f"{as_mrkdwn(notes, ANNOUNCED_NOTES)}\nQuestions about a change go to the release "
+        "channel."
+    )
 
 
 def _fail(
@@ -191,20 +282,23 @@ def _fail(
     uow.audit(BOT, AuditAction.RELEASE_FAILED, release.id, detail=what)
     log.warning("release %s failed: %s", release.version, what)
     ctx.conversation.announce(
-        f":rotating_light: *{release.version}* failed: {what}. Production may need a rollback."
+        f":rotating_light: *{release.version}* failed: {what}. Production may need a rollback: "
+        f"a release manager can run `/release rollback {release.version}`, which restores the "
+        "deployment production served before it."
     )
 
 
 def _promotion_failed(
     uow: UnitOfWork, ctx: Context, job: JobRecord, what: str, definite: bool
 ) -> None:
-    if job.step == "changelog":
-        # Live and verified: a change log we could not write does not undo that.
-        _released(uow, ctx, job, {"changelog_error": what})
-        uow.end_job(job.id, DONE, f"change log not updated: {what}")
+    if job.step in ("changelog", "email"):
+        # Released: a change log or e-mail we could not write does not undo that.
+        _followed_up(uow, ctx, job, {f"{job.step}_error": what})
+        uow.end_job(job.id, DONE, f"{job.step} not done: {what}")
         return
     doing = {
         "promote": "the production deploy failed",
+        "live": "the production deploy failed",
         "smoke": "the smoke tests could not run",
     }.get(job.step, "the promotion stopped")
     _fail(uow, ctx, job, f"{doing}: {what}", definite=definite)
@@ -214,9 +308,14 @@ PROMOTE = Procedure(
     kind="promote",
     first="promote",
     steps={
-        "promote": Step(_promote, _deployed, orphaned=_deployed_after_unlock),
+        "promote": Step(_promote, lambda uow, ctx, job, r: "live"),
+        # Vercel moves the domains in seconds; a slow region may take minutes.
+        "live": Step(
+            _live, _deployed, orphaned=_deployed_after_unlock, wait_limit=timedelta(minutes=15)
+        ),
         "smoke": Step(_smoke, _smoked),
-        "changelog": Step(_changelog, _released),
+        "changelog": Step(_changelog, lambda uow, ctx, job, r: "email"),
+        "email": Step(_email, _followed_up),
     },
     failed=_promotion_failed,
     holds_deploy_lock=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from commands import freezes, hotfix, lifecycle, production, roles, status
+from commands import freezes, hotfix, lifecycle, production, regression, roles, rollback, status
 from commands import help as help_command
 from commands.context import Context
 from commands.parser import (
@@ -23,6 +23,7 @@ from commands.parser import (
     RoleAdd,
     RoleList,
     RoleRemove,
+    Rollback,
     Start,
     Status,
     Unlock,
@@ -32,12 +33,13 @@ HANDLERS: dict[type, Callable[[Context, Any], None]] = {
     Help: help_command.show_help,
     Start: lifecycle.start,
     Status: status.status,
-    Regression: lifecycle.regression,
+    Regression: regression.regression,
     OpenReview: lifecycle.open_review,
     Cancel: lifecycle.cancel,
     Promote: production.promote,
     Check: production.check,
     Unlock: production.unlock,
+    Rollback: rollback.rollback,
     Hotfix: hotfix.hotfix,
     FreezeAdd: freezes.add,
     FreezeList: freezes.list_freezes,

@@ -16,6 +16,8 @@ _WHAT = {
     "check": "run every promotion gate and report each, without acting",
     "unlock": "clear a stuck production deploy lock; `--force` while its deploy still runs "
     "(Release Manager; announced and audited)",
+    "rollback": "restore the production deployment that came before a release; no version: "
+    "the release production serves now (Release Manager; announced and audited)",
     "hotfix": "start a hotfix of what is in production; a Reliability Partner and a Client "
     "Success Lead approve it, then it may be promoted at any time (Release Manager)",
     "freeze": "schedule a freeze with two weeks' notice (Release Manager; a Reliability "

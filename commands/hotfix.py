@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from commands.context import Context
 from commands.jobs import begin
-from commands.lifecycle import STAGE, refused_as_started
+from commands.lifecycle import refused_as_started
 from commands.live import in_production
 from commands.parser import Hotfix
+from commands.staging import STAGE
 from commands.text import escape
 from release.audit import AuditAction
 from release.hotfixes import next_hotfix

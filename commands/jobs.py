@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from commands.context import Context
@@ -28,6 +29,9 @@ class Step:
     record: Callable[[UnitOfWork, Context, JobRecord, Result], str | None]
     #: The job was cancelled (a forced unlock) while `act` ran: keep the facts it returned.
     orphaned: Callable[[UnitOfWork, Context, JobRecord, Result], None] | None = None
+    #: How long `act` may keep answering `Waiting` (a build, a workflow run, a promotion)
+    #: before the step counts as failed.
+    wait_limit: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ def release_of(uow: UnitOfWork, job: JobRecord, *, lock: bool = True) -> Release
     release = uow.release_by_id(job.release_id, lock=lock)
     assert release is not None  # releases are never deleted
     return release
+
+
+#: Where a job keeps when its current step began to wait (cleared when the step is done).
+WAITING_SINCE = "waiting_since"
 
 
 def begin(uow: UnitOfWork, procedure: Procedure, release_id: int, actor: str, **data: Any) -> int:

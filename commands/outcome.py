@@ -80,14 +80,11 @@ class Outcome:
             payload["response_url"] = self.response_url
         self._record(Effect(REPLY, f"reply:{self.user_id}", payload))
 
-    def announce(self, text: str) -> None:
-        """Tell the release channel."""
+    def announce(self, text: str, *, channel: str | None = None) -> None:
+        """Tell the release channel (or another one, such as support's)."""
+        where = channel or self.channel_id
         self._record(
-            Effect(
-                ANNOUNCE,
-                f"channel:{self.channel_id}",
-                {"channel": self.channel_id, "text": fit(text, MESSAGE_LIMIT)},
-            )
+            Effect(ANNOUNCE, f"channel:{where}", {"channel": where, "text": fit(text, MESSAGE_LIMIT)})
         )
 
     def show_review(self, review_id: int) -> None:

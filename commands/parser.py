@@ -85,6 +85,11 @@ class Unlock:
 
 
 @dataclass(frozen=True)
+class Rollback:
+    version: Version | None  # None: the release production serves now
+
+
+@dataclass(frozen=True)
 class Hotfix:
     version: Version
     reason: str
@@ -127,6 +132,7 @@ Command = (
     | RoleList
     | Check
     | Unlock
+    | Rollback
     | Hotfix
     | FreezeAdd
     | FreezeList
@@ -142,6 +148,7 @@ USAGE: dict[str, str] = {
     "promote": "/release promote v1.4.0",
     "check": "/release check v1.4.0",
     "unlock": "/release unlock [--force] <reason>",
+    "rollback": "/release rollback [v1.4.0]",
     "hotfix": "/release hotfix v1.4.1 <reason>",
     "freeze": "/release freeze add <YYYY-MM-DD> <YYYY-MM-DD> <reason>   ·   "
     "/release freeze list   ·   /release freeze cancel <id>",
@@ -204,6 +211,13 @@ def parse(text: str) -> Command | Usage:
         if not reason:
             return _usage(name, "Say why the lock is cleared.")
         return _capped(Unlock(reason, force=force), reason)
+    if name == "rollback":
+        if not args:
+            return Rollback(None)
+        if len(args) > 1:
+            return _usage(name, "`rollback` takes at most one version.")
+        version = _version(name, args[0])
+        return version if isinstance(version, Usage) else Rollback(version)
     if name == "hotfix":
         version = _version(name, args[0] if args else None)
         if isinstance(version, Usage):

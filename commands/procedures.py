@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from commands.deploy import PROMOTE
 from commands.jobs import Procedure
-from commands.lifecycle import NOTES, STAGE
+from commands.regression import NOTES
+from commands.rollback import ROLLBACK
+from commands.staging import STAGE
 
-PROCEDURES: dict[str, Procedure] = {p.kind: p for p in (STAGE, NOTES, PROMOTE)}
+PROCEDURES: dict[str, Procedure] = {p.kind: p for p in (STAGE, NOTES, PROMOTE, ROLLBACK)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from integrations.ports import Deployer, SmokeTests, SourceControl
+from integrations.ports import Deployer, Mailer, RegressionSuite, SmokeTests, SourceControl
 
 
 @dataclass(frozen=True)
@@ -12,7 +12,15 @@ class Integrations:
     source: SourceControl
     deployer: Deployer
     smoke_tests: SmokeTests
-    dry_run: bool = False  # nothing outside the process is touched
+    dry_run: bool = False  # the deployer touches nothing: no deploy is real
+    #: Runs the staging regression by itself (GitHub Actions); None: QA records it by hand.
+    regression: RegressionSuite | None = None
+    #: E-mails the release notes after a release; None: no e-mail is configured.
+    mailer: Mailer | None = None
+    #: Where the support bulletin goes after a release; None: no support channel is set.
+    support_channel: str | None = None
+    #: The integrations that run dry, named for people ("GitHub", "Vercel", …).
+    dry: tuple[str, ...] = ()
 
     @property
     def note(self) -> str:
@@ -35,7 +43,15 @@ def dry_run(
             SlowDeployer(deploy_seconds),
             SlowSmokeTests(smoke_checks, step_seconds),
             dry_run=True,
+            dry=EVERY,
         )
     return Integrations(
-        DryRunSourceControl(), DryRunDeployer(), DryRunSmokeTests(smoke_checks), dry_run=True
+        DryRunSourceControl(),
+        DryRunDeployer(),
+        DryRunSmokeTests(smoke_checks),
+        dry_run=True,
+        dry=EVERY,
     )
+
+
+EVERY = ("GitHub", "Vercel", "smoke tests", "e-mail")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from integrations.ports import CheckResult, Deployment
+from integrations.ports import CheckResult, Deployment, Email, MergedPulls
 
 log = logging.getLogger("release_bot.dry_run")
 
@@ -24,30 +24,49 @@ class DryRunSourceControl:
         log.info("dry-run GitHub: would bump package.json to %s on %s", version, branch)
         return _fake_id("bump", branch, version)
 
-    def release_notes(self, version: str, branch: str) -> str:
-        log.info("dry-run GitHub: would generate release notes for %s", version)
-        return (
-            f"_Release notes for {version} are generated from the pull requests merged into "
-            f"`{branch}` (dry run: nothing was read from GitHub)._"
-        )
+    def head(self, branch: str) -> str:
+        return _fake_id("head", branch)
 
-    def update_changelog(self, version: str, notes: str) -> None:
-        log.info("dry-run GitHub: would add %s to the change log and support bulletin", version)
+    def merged_pulls(self, since: str | None, until: str) -> MergedPulls:
+        log.info("dry-run GitHub: would list the pull requests merged since %s", since)
+        return MergedPulls((), "")
+
+    def update_changelog(self, version: str, entry: str) -> None:
+        log.info("dry-run GitHub: would add %s to CHANGELOG.md", version)
+
+    def record_deployment(
+        self, environment: str, sha: str, state: str, url: str, description: str
+    ) -> None:
+        log.info("dry-run GitHub: would record a %s deployment of %s as %s", environment, sha, state)
 
 
 class DryRunDeployer:
-    def deploy_staging(self, branch: str) -> Deployment:
+    """Staging builds are ready at once; production is whatever was last promoted here."""
+
+    _production: Deployment | None = None  # (subclasses need not call __init__)
+
+    def staging_build(self, branch: str, sha: str) -> Deployment:
         deployment_id = "dpl_" + _fake_id("staging", branch)
         log.info("dry-run Vercel: would deploy %s to staging as %s", branch, deployment_id)
-        return Deployment(deployment_id, f"https://staging.example.invalid/{deployment_id}")
+        return Deployment(deployment_id, f"https://staging.example.invalid/{deployment_id}", sha)
 
     def current_staging(self, branch: str) -> Deployment:
         deployment_id = "dpl_" + _fake_id("staging", branch)
         return Deployment(deployment_id, f"https://staging.example.invalid/{deployment_id}")
 
-    def promote(self, staging: Deployment) -> Deployment:
+    def production(self) -> Deployment | None:
+        return self._production
+
+    def promote(self, staging: Deployment) -> None:
         log.info("dry-run Vercel: would promote %s to production", staging.id)
-        return Deployment(staging.id, "https://portal.example.invalid")
+        self._production = Deployment(staging.id, "https://portal.example.invalid", staging.sha)
+
+    def rollback(self, to: Deployment) -> None:
+        log.info("dry-run Vercel: would roll production back to %s", to.id)
+        self._production = Deployment(to.id, "https://portal.example.invalid", to.sha)
+
+    def await_production(self, deployment: Deployment) -> Deployment:
+        return Deployment(deployment.id, "https://portal.example.invalid", deployment.sha)
 
 
 class DryRunSmokeTests:
@@ -57,3 +76,16 @@ class DryRunSmokeTests:
     def run(self, production: Deployment) -> list[CheckResult]:
         log.info("dry-run smoke tests on %s: %s", production.id, ", ".join(self.checks))
         return [CheckResult(name, True, "dry run") for name in self.checks]
+
+
+class DryRunMailer:
+    def __init__(self, recipients: tuple[str, ...] = ()) -> None:
+        self.recipients = recipients
+
+    def send(self, email: Email) -> None:
+        # The subject and a count only: addresses and the notes' text stay out of the log.
+        log.info(
+            "dry-run e-mail: would send %r to %d recipient(s)",
+            email.subject,
+            len(self.recipients),
+        )

@@ -7,20 +7,20 @@ import time
 
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
-from integrations.ports import CheckResult, Deployment
+from integrations.ports import CheckResult, Deployment, MergedPulls
 
 
 class SlowDeployer(DryRunDeployer):
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    def deploy_staging(self, branch: str) -> Deployment:
+    def staging_build(self, branch: str, sha: str) -> Deployment:
         time.sleep(self.seconds)
-        return super().deploy_staging(branch)
+        return super().staging_build(branch, sha)
 
-    def promote(self, staging: Deployment) -> Deployment:
+    def promote(self, staging: Deployment) -> None:
         time.sleep(self.seconds)
-        return super().promote(staging)
+        super().promote(staging)
 
 
 class SlowSourceControl(DryRunSourceControl):
@@ -35,13 +35,13 @@ class SlowSourceControl(DryRunSourceControl):
         time.sleep(self.seconds)
         return super().bump_version(branch, version)
 
-    def release_notes(self, version: str, branch: str) -> str:
+    def merged_pulls(self, since: str | None, until: str) -> MergedPulls:
         time.sleep(self.seconds)
-        return super().release_notes(version, branch)
+        return super().merged_pulls(since, until)
 
-    def update_changelog(self, version: str, notes: str) -> None:
+    def update_changelog(self, version: str, entry: str) -> None:
         time.sleep(self.seconds)
-        super().update_changelog(version, notes)
+        super().update_changelog(version, entry)
 
 
 class SlowSmokeTests(DryRunSmokeTests):

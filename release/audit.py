@@ -16,6 +16,7 @@ class AuditAction(StrEnum):
     COMMAND_REVIEW = "command.review"
     COMMAND_CANCEL = "command.cancel"
     COMMAND_PROMOTE = "command.promote"
+    COMMAND_ROLLBACK = "command.rollback"
     # The release and its review.
     TRANSITION = "transition"
     SIGN_OFF = "sign_off"
@@ -23,6 +24,7 @@ class AuditAction(StrEnum):
     COMPLIANCE_UNTICKED = "compliance.unticked"
     STAGING_FAILED = "staging.failed"
     RELEASE_FAILED = "release.failed"
+    ROLLBACK_FAILED = "rollback.failed"
     # Production deploys and their lock.
     DEPLOYMENT_RECORDED = "deployment.recorded"
     STEP_FAILED = "step.failed"

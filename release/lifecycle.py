@@ -71,7 +71,9 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.DEPLOYING, Event.DEPLOY_FAILED): State.FAILED,
     (State.VERIFYING, Event.VERIFIED): State.RELEASED,
     (State.VERIFYING, Event.VERIFY_FAILED): State.FAILED,
+    # Production goes back to what served before: after a failure, or a regret.
     (State.FAILED, Event.ROLLED_BACK): State.ROLLED_BACK,
+    (State.RELEASED, Event.ROLLED_BACK): State.ROLLED_BACK,
     **{(state, Event.CANCELLED): State.CANCELLED for state in BEFORE_DEPLOYING},
 }
 

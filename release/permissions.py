@@ -31,6 +31,7 @@ class Action(StrEnum):
     STATUS = "status"
     UNLOCK = "unlock"
     FORCE_UNLOCK = "force_unlock"
+    ROLLBACK = "rollback"
     FREEZE_SCHEDULE = "freeze_schedule"
     FREEZE_SCHEDULE_SHORT_NOTICE = "freeze_schedule_short_notice"
     FREEZE_CANCEL = "freeze_cancel"
@@ -62,6 +63,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.STATUS: ANYONE,
     Action.UNLOCK: _RELEASE_MANAGER,
     Action.FORCE_UNLOCK: _RELEASE_MANAGER,
+    Action.ROLLBACK: _RELEASE_MANAGER,
     Action.FREEZE_SCHEDULE: frozenset({Role.RELEASE_MANAGER, Role.RELIABILITY}),
     # Less than 14 days' notice: see release.freezes.check_freeze, which words that refusal.
     Action.FREEZE_SCHEDULE_SHORT_NOTICE: frozenset({Role.RELIABILITY}),
@@ -87,6 +89,7 @@ _DOING: dict[Action, str] = {
     Action.PROMOTE: "promote a release",
     Action.UNLOCK: "clear the deploy lock",
     Action.FORCE_UNLOCK: "force-clear the deploy lock",
+    Action.ROLLBACK: "roll back production",
     Action.FREEZE_SCHEDULE: "schedule a freeze",
     Action.FREEZE_SCHEDULE_SHORT_NOTICE: "schedule a short-notice freeze",
     Action.FREEZE_CANCEL: "cancel a freeze",

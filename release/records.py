@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from release.lifecycle import State
+from release.notes import ReleaseNotes
 from release.review import Decision, Review, SignOff
 from release.roles import HOTFIX_ROLES, READINESS_ROLES, Role
 
@@ -25,7 +26,10 @@ class ReleaseRecord:
     created_at: datetime
     updated_at: datetime
     reason: str = ""
-    notes: str = ""
+    notes: str = ""  # notes kept as text by an older version
+    notes_data: ReleaseNotes | None = None
+    branch_point: str | None = None
+    staging_sha: str | None = None
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,18 @@ class JobRepository:
         row.claimed_by = row.claimed_until = None
         return row.attempts
 
+    def job_wait(self, job_id: int, delay: timedelta, what: str, **data: Any) -> None:
+        """The outside system is still at work: look again after `delay`, from any instance.
+
+        Not a failed attempt, so the attempt count stays; `data` keeps when the wait began.
+        """
+        row = self._session.get_one(models.Job, job_id)
+        row.data = {**row.data, **data}
+        row.last_error = what[:500]
+        row.next_attempt_at = self.timer_now() + delay
+        row.updated_at = self.timer_now()
+        row.claimed_by = row.claimed_until = None
+
     def end_job(self, job_id: int, status: str, error: str = "") -> None:
         row = self._session.get_one(models.Job, job_id)
         row.status, row.last_error = status, error[:500]
@@ -227,9 +239,12 @@ class JobRepository:
         *,
         deployment_id: str | None = None,
         url: str = "",
+        replaced: str | None = None,
     ) -> None:
         row = self._session.get_one(models.Deployment, row_id)
         row.outcome, row.finished_at = outcome.value, self.now()
+        if replaced is not None:  # what the deployer said production served before
+            row.replaced = replaced
         if deployment_id is not None:
             row.deployment_id, row.url = deployment_id, url
 

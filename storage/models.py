@@ -24,8 +24,11 @@ class Release(Base):
     state: Mapped[str] = mapped_column(String(32))
     branch: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")  # before notes were data (0007)
+    notes_data: Mapped[dict[str, Any] | None]
+    branch_point: Mapped[str | None] = mapped_column(String(64))  # the commit it was cut from
     staging_deployment_id: Mapped[str | None] = mapped_column(String(128))
+    staging_sha: Mapped[str | None] = mapped_column(String(64))  # the commit it was built from
     production_deployment_id: Mapped[str | None] = mapped_column(String(128))
     regression_passed: Mapped[bool] = mapped_column(default=False)
     started_by: Mapped[str] = mapped_column(String(32))

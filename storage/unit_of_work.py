@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from release.audit import AuditAction
 from release.clock import Clock, SystemClock
 from release.lifecycle import State
+from release.notes import ReleaseNotes
 from release.records import (
     AuditEntry,
     ReleaseRecord,
@@ -182,17 +183,20 @@ class UnitOfWork(
         return _release(row)
 
     def set_regression(
-        self, version: str, *, passed: bool, staging_deployment_id: str
+        self, version: str, *, passed: bool, staging_deployment_id: str, staging_sha: str = ""
     ) -> ReleaseRecord:
         """A regression result belongs to the staging build it tested."""
         row = self._changed(version)
         row.regression_passed, row.staging_deployment_id = passed, staging_deployment_id
+        row.staging_sha = staging_sha or None
         self._session.flush()
         return _release(row)
 
-    def set_staging_deployment(self, version: str, deployment_id: str) -> ReleaseRecord:
+    def set_staging_deployment(
+        self, version: str, deployment_id: str, sha: str = ""
+    ) -> ReleaseRecord:
         row = self._changed(version)
-        row.staging_deployment_id = deployment_id
+        row.staging_deployment_id, row.staging_sha = deployment_id, sha or None
         self._session.flush()
         return _release(row)
 
@@ -202,9 +206,15 @@ class UnitOfWork(
         self._session.flush()
         return _release(row)
 
-    def set_notes(self, version: str, notes: str) -> ReleaseRecord:
+    def set_notes(self, version: str, notes: ReleaseNotes) -> ReleaseRecord:
         row = self._changed(version)
-        row.notes = notes
+        row.notes_data = notes.to_data()
+        self._session.flush()
+        return _release(row)
+
+    def set_branch_point(self, version: str, sha: str) -> ReleaseRecord:
+        row = self._changed(version)
+        row.branch_point = sha
         self._session.flush()
         return _release(row)
 
@@ -270,4 +280,7 @@ def _release(row: models.Release) -> ReleaseRecord:
         updated_at=row.updated_at,
         reason=row.reason,
         notes=row.notes,
+        notes_data=ReleaseNotes.from_data(row.notes_data) if row.notes_data else None,
+        branch_point=row.branch_point,
+        staging_sha=row.staging_sha,
     )

@@ -11,12 +11,12 @@ from tests.harness import MANAGER, QA, REPORT, REVIEWERS, Harness
 
 
 class VercelDown(DryRunDeployer):
-    def promote(self, staging: Deployment) -> Deployment:
+    def promote(self, staging: Deployment) -> None:
         raise IntegrationError("Vercel answered 503 Service Unavailable")
 
 
 class DeployerBug(DryRunDeployer):
-    def promote(self, staging: Deployment) -> Deployment:
+    def promote(self, staging: Deployment) -> None:
         raise KeyError("readyState")  # an unexpected bug, not a refusal
 
 
@@ -26,7 +26,7 @@ class ShareViewBroken(DryRunSmokeTests):
 
 
 class ChangelogConflict(DryRunSourceControl):
-    def update_changelog(self, version: str, notes: str) -> None:
+    def update_changelog(self, version: str, entry: str) -> None:
         raise IntegrationError("GitHub answered 409 Conflict on CHANGELOG.md")
 
 
@@ -86,7 +86,8 @@ def test_a_change_log_failure_does_not_undo_a_verified_release(database_url: str
     try:
         bot.approved()
         bot.run(MANAGER, "promote v1.4.0")
-        said = bot.wait_said(":tada: *v1.4.0* is released").text
+        bot.wait_said(":tada: *v1.4.0* is released")
+        said = bot.wait_said("*v1.4.0* follow-up").text
         assert "*the change log was not updated* (GitHub answered 409 Conflict" in said
         assert bot.state("v1.4.0") == "released"
     finally:
@@ -106,9 +107,9 @@ class RedeployedAfterAFix(DryRunDeployer):
             f"dpl_build{self.builds}", f"https://staging.example.invalid/{self.builds}"
         )
 
-    def promote(self, staging: Deployment) -> Deployment:
+    def promote(self, staging: Deployment) -> None:
         self.promoted.append(staging.id)
-        return super().promote(staging)
+        super().promote(staging)
 
 
 def test_promotion_ships_the_build_whose_regression_passed(database_url: str) -> None:
@@ -145,14 +146,14 @@ class LockReclaimedMidDeploy(DryRunDeployer):
     def __init__(self) -> None:
         self.store: object = None
 
-    def promote(self, staging: Deployment) -> Deployment:
+    def promote(self, staging: Deployment) -> None:
         from storage.unit_of_work import Store
 
         assert isinstance(self.store, Store)
         with self.store.transaction() as uow:
             uow.release_deploy_lock()
             uow.acquire_deploy_lock("other-instance", "v1.4.0", "UOTHER", timedelta(minutes=5))
-        return super().promote(staging)
+        super().promote(staging)
 
 
 def test_an_instance_that_lost_the_lock_stops_instead_of_claiming_success(

@@ -15,7 +15,14 @@ from bot.console.local import LocalBot
 from bot.views.review import ReviewAction
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
-from integrations.ports import CheckResult, Deployment, IntegrationError, TransientError
+from integrations.ports import (
+    CheckResult,
+    Deployment,
+    IntegrationError,
+    MergedPulls,
+    PullRequest,
+    TransientError,
+)
 from storage.unit_of_work import UnitOfWork
 from tests.harness import (
     CLIENT_SUCCESS,
@@ -182,9 +189,18 @@ def test_a_review_message_deleted_in_slack_is_posted_again(bot: Harness) -> None
 
 
 class LongNotes(DryRunSourceControl):
-    def release_notes(self, version: str, branch: str) -> str:
-        return "\n".join(
-            f"• PR #{n}: a change with a fairly long title {'x' * 40}" for n in range(200)
+    def merged_pulls(self, since: str | None, until: str) -> MergedPulls:
+        return MergedPulls(
+            tuple(
+                PullRequest(
+                    n,
+                    f"a change with a fairly long title {'x' * 40}",
+                    f"https://github.test/acme/portal/pull/{n}",
+                    "dev",
+                )
+                for n in range(1, 201)
+            ),
+            "https://github.test/acme/portal/pulls?q=is%3Amerged",
         )
 
 
@@ -193,10 +209,11 @@ def test_release_notes_longer_than_slack_allows_are_cut_with_a_pointer(database_
     try:
         review = bot.to_review()
         section = bot.current(review).blocks[1]["text"]["text"]
+        full_list = "<https://github.test/acme/portal/pulls?q=is%3Amerged|the full list>"
         assert len(section) <= 3000
-        assert "`/release status v1.4.0`" in section
+        assert "more: see " + full_list in section
         announced = _once(bot, "Regression *passed*")
-        assert len(announced) <= 4000 and "`/release status` has the rest" in announced
+        assert len(announced) <= 4000 and "more: see " + full_list in announced
         for reviewer in REVIEWERS:
             bot.approve(reviewer, review)
         bot.wait_said("*v1.4.0* is approved")
@@ -232,11 +249,11 @@ class FlakyStaging(DryRunDeployer):
     def __init__(self, failures: int) -> None:
         self.failures = failures
 
-    def deploy_staging(self, branch: str) -> Deployment:
+    def staging_build(self, branch: str, sha: str) -> Deployment:
         if self.failures > 0:
             self.failures -= 1
             raise TransientError("Vercel answered 503", retry_after=0)
-        return super().deploy_staging(branch)
+        return super().staging_build(branch, sha)
 
 
 def test_a_transient_staging_failure_is_retried_until_it_works(database_url: str) -> None:
@@ -255,10 +272,10 @@ def test_a_transient_staging_failure_is_retried_until_it_works(database_url: str
 class BrokenStaging(DryRunDeployer):
     broken = True
 
-    def deploy_staging(self, branch: str) -> Deployment:
+    def staging_build(self, branch: str, sha: str) -> Deployment:
         if self.broken:
             raise IntegrationError("Vercel answered 403: the token cannot deploy this project")
-        return super().deploy_staging(branch)
+        return super().staging_build(branch, sha)
 
 
 def test_a_failed_staging_keeps_the_version_and_start_retries_it(database_url: str) -> None:
@@ -296,14 +313,16 @@ def _two_approved(bot: Harness) -> None:
 
 
 class HeldPromotion(DryRunDeployer):
+    """The promotion is asked for, and production takes its time to serve it."""
+
     def __init__(self) -> None:
         self.entered = threading.Event()
         self.go = threading.Event()
 
-    def promote(self, staging: Deployment) -> Deployment:
+    def await_production(self, deployment: Deployment) -> Deployment:
         self.entered.set()
         assert self.go.wait(30)
-        return super().promote(staging)
+        return super().await_production(deployment)
 
 
 def test_unlock_refuses_a_live_deploy_and_a_forced_unlock_never_lets_production_go_back(
@@ -394,10 +413,10 @@ def test_a_step_whose_record_hits_a_database_blip_is_run_again_not_stuck(
     original = UnitOfWork.set_staging_deployment
     blips = [OperationalError("UPDATE releases", {}, Exception("server closed the connection"))]
 
-    def flaky(self: UnitOfWork, version: str, deployment_id: str) -> Any:
+    def flaky(self: UnitOfWork, version: str, deployment_id: str, sha: str = "") -> Any:
         if blips:
             raise blips.pop()
-        return original(self, version, deployment_id)
+        return original(self, version, deployment_id, sha)
 
     monkeypatch.setattr(UnitOfWork, "set_staging_deployment", flaky)
     bot = _start(database_url)
@@ -414,7 +433,7 @@ def test_a_step_whose_record_hits_a_database_blip_is_run_again_not_stuck(
 
 
 class ChangelogDown(DryRunSourceControl):
-    def update_changelog(self, version: str, notes: str) -> None:
+    def update_changelog(self, version: str, entry: str) -> None:
         raise TransientError("GitHub answered 502 Bad Gateway")
 
 
@@ -424,7 +443,8 @@ def test_a_change_log_outage_still_releases_a_verified_deploy(database_url: str)
     try:
         bot.approved()
         bot.run(MANAGER, "promote v1.4.0")
-        said = bot.wait_said(":tada: *v1.4.0* is released", timeout=30).text
+        bot.wait_said(":tada: *v1.4.0* is released", timeout=30)
+        said = bot.wait_said("*v1.4.0* follow-up", timeout=30).text
         assert "*the change log was not updated* (GitHub answered 502 Bad Gateway" in said
         assert bot.state("v1.4.0") == "released"
         assert not [t for t in bot.said() if ":rotating_light:" in t]
@@ -435,7 +455,7 @@ def test_a_change_log_outage_still_releases_a_verified_deploy(database_url: str)
 
 
 class PromoteTimesOut(DryRunDeployer):
-    def promote(self, staging: Deployment) -> Deployment:
+    def promote(self, staging: Deployment) -> None:
         raise TransientError("Vercel did not answer within 30 s")
 
 
@@ -498,11 +518,11 @@ class SlowToPromote(DryRunDeployer):
     def __init__(self) -> None:
         self.failures = 7  # one short of giving up
 
-    def promote(self, staging: Deployment) -> Deployment:
+    def promote(self, staging: Deployment) -> None:
         if self.failures:
             self.failures -= 1
             raise TransientError("Vercel answered 503")
-        return super().promote(staging)
+        super().promote(staging)
 
 
 class SmokeOnceTimedOut(DryRunSmokeTests):
