@@ -176,7 +176,9 @@ def promote(ctx: Context, command: Promote) -> None:
 def _start_deploy(uow: UnitOfWork, ctx: Context, release: ReleaseRecord, gates: list[Gate]) -> None:
     version = release.version
     staging = release.staging_deployment_id or ""
-    job_id = begin(uow, PROMOTE, release.id, ctx.actor, staging_id=staging)
+    job_id = begin(
+        uow, PROMOTE, release.id, ctx.actor, staging_id=staging, staging_sha=release.staging_sha
+    )
     holder = lock_holder(job_id)
     taken = uow.acquire_deploy_lock(holder, version, ctx.actor, ctx.policy.deploy_lock_lease)
     # The gate passed with the lock row held, and an ended holder was reaped.

@@ -71,7 +71,7 @@ def as_mrkdwn(notes: ReleaseNotes, limit: int = 2500) -> str:
 
 def _md(text: str) -> str:
     """Text shown literally in Markdown: no links, images, HTML or emphasis from a title."""
-    return re.sub(r"([\\`*_{}\[\]()<>#!|~])", r"\\\1", text)
+    return re.sub(r"([\\`*_{}\[\]()<>|~])", r"\\\1", text)
 
 
 def changelog_entry(notes: ReleaseNotes, released_on: date) -> str:
