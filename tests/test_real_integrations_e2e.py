@@ -255,7 +255,14 @@ def test_a_failed_staging_build_keeps_the_version_and_says_why(
         try:
             bot.cast()
             bot.run(MANAGER, "start v1.4.0")
-            build = bot.fake.wait_for(lambda: list(world.builds.values()), timeout=20)[0]
+            github = world.github
+
+            def bump_build() -> str | None:  # (not the build of the branch point)
+                head = github.branches.get("release/v1.4.0")
+                bumped = head and "1.4.0" in (github.file("package.json", head) or "")
+                return world.builds.get(head) if head and bumped else None
+
+            build = bot.fake.wait_for(bump_build, timeout=20)
             world.vercel.finish_build(build, "ERROR")
             said = bot.wait_said(":x: *v1.4.0* could not reach staging", timeout=20).text
             assert "failed on Vercel" in said
