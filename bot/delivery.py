@@ -40,6 +40,8 @@ def notes_on_review(release: ReleaseRecord) -> str:
     if release.notes_data is not None:
         return as_mrkdwn(release.notes_data, REVIEW_NOTES)
     return release.notes or NOTES_PENDING
+
+
 MAX_BACKOFF = 300.0
 #: A message still failing this long after it was decided is given up on.
 GIVE_UP_AFTER = timedelta(hours=24)

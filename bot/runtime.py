@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from bot import connect
 from bot.app import build_app
 from bot.delivery import Delivery
 from bot.runner import JobRunner
@@ -36,7 +37,6 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.work import Worker
 from commands.procedures import PROCEDURES
-from bot import connect
 from integrations import Integrations, dry_run
 from release.clock import Clock, SystemClock
 from storage.db import make_engine

@@ -257,7 +257,7 @@ class Settings(DatabaseSettings):
     @model_validator(mode="after")
     def _whole_integrations(self) -> Settings:
         """An integration is all there or not at all: half of one would fail mid-release."""
-        groups = {
+        groups: dict[str, dict[str, object]] = {
             "GitHub": {
                 "GITHUB_TOKEN": self.github_token,
                 "GITHUB_REPOSITORY": self.github_repository,

@@ -84,7 +84,9 @@ class Outcome:
         """Tell the release channel (or another one, such as support's)."""
         where = channel or self.channel_id
         self._record(
-            Effect(ANNOUNCE, f"channel:{where}", {"channel": where, "text": fit(text, MESSAGE_LIMIT)})
+            Effect(
+                ANNOUNCE, f"channel:{where}", {"channel": where, "text": fit(text, MESSAGE_LIMIT)}
+            )
         )
 
     def show_review(self, review_id: int) -> None:

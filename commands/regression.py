@@ -59,8 +59,13 @@ def regression(ctx: Context, command: Regression) -> None:
         release = uow.release(version, lock=True)
         assert release is not None  # releases are never deleted
         refusal = record_regression(
-            uow, ctx, release, passed=command.passed, report_url=command.report_url,
-            tested=tested, actor=ctx.actor,
+            uow,
+            ctx,
+            release,
+            passed=command.passed,
+            report_url=command.report_url,
+            tested=tested,
+            actor=ctx.actor,
         )
         if refusal:
             ctx.conversation.reply(refusal)
@@ -94,7 +99,9 @@ def record_regression(
         url=report_url,
         details={"staging_deployment_id": tested.id, "staging_url": tested.url, "sha": tested.sha},
     )
-    uow.audit(actor, AuditAction.COMMAND_REGRESSION, release.id, outcome=outcome, report_url=report_url)
+    uow.audit(
+        actor, AuditAction.COMMAND_REGRESSION, release.id, outcome=outcome, report_url=report_url
+    )
     who = "the regression workflow" if actor == BOT else f"<@{actor}>"
     if not passed:
         # A failing run voids any review, and an approval already won: re-approve a fix.
@@ -165,10 +172,7 @@ def _generate_notes(ctx: Context, job: JobRecord) -> Result:
         return {"notes": ReleaseNotes(release.version, remark=_unreadable(error)).to_data()}
     notes = group(
         release.version,
-        (
-            Labelled(Change(p.number, p.title, p.url, p.author), p.labels)
-            for p in merged.pulls
-        ),
+        (Labelled(Change(p.number, p.title, p.url, p.author), p.labels) for p in merged.pulls),
         merged.full_list_url,
     )
     if "GitHub" in ctx.integrations.dry:

@@ -62,9 +62,7 @@ def as_mrkdwn(notes: ReleaseNotes, limit: int = 2500) -> str:
         size += len(line) + 1
         counted += line.startswith("• ")
     missing = rest - counted
-    where = (
-        _slack_link(notes.full_list_url, "the full list") if notes.full_list_url else "GitHub"
-    )
+    where = _slack_link(notes.full_list_url, "the full list") if notes.full_list_url else "GitHub"
     kept.append(f"_…and {missing} more: see {where}._")
     return "\n".join(kept)[:limit]
 
@@ -95,8 +93,10 @@ def email(notes: ReleaseNotes, *, product: str = "the portal") -> Email:
     """The notes as an e-mail with a plain-text and an HTML part."""
     subject = f"Released: {product} {notes.version}"
     text = [f"{product[:1].upper() + product[1:]} {notes.version} is released.", ""]
-    parts = [f"<p>{html.escape(product[:1].upper() + product[1:])} "
-             f"<strong>{html.escape(notes.version)}</strong> is released.</p>"]
+    parts = [
+        f"<p>{html.escape(product[:1].upper() + product[1:])} "
+        f"<strong>{html.escape(notes.version)}</strong> is released.</p>"
+    ]
     if notes.remark:
         text += [notes.remark, ""]
         parts.append(f"<p><em>{html.escape(notes.remark)}</em></p>")

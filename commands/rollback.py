@@ -48,7 +48,8 @@ def rollback(ctx: Context, command: Rollback) -> None:
         release = uow.release(version, lock=True) if version else None
         if release is None:
             ctx.conversation.reply(
-                f"There is no release {command.version}." if command.version
+                f"There is no release {command.version}."
+                if command.version
                 else "No release the bot promoted is in production, so there is nothing to "
                 "roll back."
             )
@@ -102,9 +103,7 @@ def rollback(ctx: Context, command: Rollback) -> None:
 
 def _deployment_before(uow: UnitOfWork, release: ReleaseRecord) -> str | None:
     """What production served before `release` was promoted, as recorded at its promotion."""
-    rows = [
-        d for d in uow.deployments("production") if d.release_id == release.id and d.replaced
-    ]
+    rows = [d for d in uow.deployments("production") if d.release_id == release.id and d.replaced]
     return rows[-1].replaced if rows else None
 
 

@@ -119,15 +119,11 @@ def _dispatch(ctx: Context, job: JobRecord) -> Result:
 
 def _regression_result(ctx: Context, job: JobRecord) -> Result:
     assert ctx.integrations.regression is not None
-    run = ctx.integrations.regression.result(
-        str(job.data["branch"]), str(job.data["staging_sha"])
-    )
+    run = ctx.integrations.regression.result(str(job.data["branch"]), str(job.data["staging_sha"]))
     return {"conclusion": run.conclusion, "run_url": run.url, "run_passed": run.passed}
 
 
-def _regression_recorded(
-    uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result
-) -> None:
+def _regression_recorded(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> None:
     release = release_of(uow, job)
     tested = Deployment(
         str(job.data["deployment_id"]), str(job.data["url"]), str(job.data["staging_sha"])
@@ -144,8 +140,8 @@ def _regression_recorded(
         )
         ctx.conversation.announce(
             f"The regression workflow on `{release.branch}` finished ({result['conclusion']}, "
-            f"<{escape(str(result['run_url']))}|run>); *{release.version}* is `{release.state}` by then, so "
-            "the result already recorded stands."
+            f"<{escape(str(result['run_url']))}|run>); *{release.version}* is "
+            f"`{release.state}` by then, so the result already recorded stands."
         )
         return
     record_regression(
@@ -192,9 +188,7 @@ STAGE = Procedure(
         "deploy": Step(_staging_build, _on_staging, wait_limit=timedelta(minutes=45)),
         "dispatch": Step(_dispatch, lambda uow, ctx, job, r: "regression"),
         # The full suite (E2E, accessibility, performance smoke) is slow.
-        "regression": Step(
-            _regression_result, _regression_recorded, wait_limit=timedelta(hours=3)
-        ),
+        "regression": Step(_regression_result, _regression_recorded, wait_limit=timedelta(hours=3)),
     },
     failed=_staging_failed,
 )

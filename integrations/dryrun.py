@@ -37,7 +37,9 @@ class DryRunSourceControl:
     def record_deployment(
         self, environment: str, sha: str, state: str, url: str, description: str
     ) -> None:
-        log.info("dry-run GitHub: would record a %s deployment of %s as %s", environment, sha, state)
+        log.info(
+            "dry-run GitHub: would record a %s deployment of %s as %s", environment, sha, state
+        )
 
 
 class DryRunDeployer:

@@ -147,8 +147,8 @@ def test_a_release_makes_the_right_calls_in_the_right_order(
         assert deployments[("production", bump)] == ("in_progress", "success")
 
         # In that order: branch, bump, staging recorded, workflow, notes, promotion, change log.
-        steps = []
-        for method, path, query, body in github.calls:
+        steps: list[str] = []
+        for method, path, _query, body in github.calls:
             step = {
                 ("POST", "/git/refs"): "branch",
                 ("PUT", "/contents/package.json"): "bump",

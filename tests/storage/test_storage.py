@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from release.audit import AuditAction
 from release.clock import FixedClock
 from release.lifecycle import State
+from release.notes import ReleaseNotes
 from release.review import Decision
 from release.roles import Role
 from storage.db import make_engine
@@ -100,7 +102,8 @@ def test_a_locked_release_makes_concurrent_writers_wait_their_turn(store: Store)
             with store.transaction() as uow:
                 current = uow.release("v1.4.0", lock=True)
                 assert current is not None
-                uow.set_notes("v1.4.0", current.notes + str(n))
+                notes = current.notes_data or ReleaseNotes("v1.4.0")
+                uow.set_notes("v1.4.0", replace(notes, remark=notes.remark + str(n)))
         except BaseException as error:  # noqa: BLE001 (reported below)
             errors.append(error)
 
@@ -113,7 +116,8 @@ def test_a_locked_release_makes_concurrent_writers_wait_their_turn(store: Store)
     with store.transaction() as uow:
         final = uow.release("v1.4.0")
     assert final is not None
-    assert sorted(final.notes) == [str(n) for n in range(8)]
+    assert final.notes_data is not None
+    assert sorted(final.notes_data.remark) == [str(n) for n in range(8)]
 
 
 def test_a_fresh_review_supersedes_the_open_one(store: Store) -> None:
