@@ -23,9 +23,12 @@ def _title(change: Change) -> str:
     return title if len(title) <= TITLE_LIMIT else title[: TITLE_LIMIT - 1] + "…"
 
 
+_WEB_URL = re.compile(r"https?://[^\s<>|()\[\]\"']+")
+
+
 def _slack_link(url: str, label: str) -> str:
     """A link the bot builds: only an http(s) URL from GitHub, with `|` and `>` kept out."""
-    if not re.fullmatch(r"https?://[^\s<>|]+", url):
+    if not _WEB_URL.fullmatch(url):
         return escape(label)
     return f"<{escape(url)}|{escape(label)}>"
 
@@ -72,6 +75,11 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>|~])", r"\\\1", text)
 
 
+def _md_link(change: Change) -> str:
+    number = f"#{change.number}"
+    return f"[{number}]({change.url})" if _WEB_URL.fullmatch(change.url) else number
+
+
 def changelog_entry(notes: ReleaseNotes, released_on: date) -> str:
     """The CHANGELOG.md entry of a release, headed `## vX.Y.Z (YYYY-MM-DD)`."""
     lines = [f"## {notes.version} ({released_on.isoformat()})", ""]
@@ -80,7 +88,7 @@ def changelog_entry(notes: ReleaseNotes, released_on: date) -> str:
     for section, changes in notes.sections:
         lines += [f"### {section.value}", ""]
         lines += [
-            f"- {_md(_title(change))} ([#{change.number}]({change.url})) by {_md(change.author)}"
+            f"- {_md(_title(change))} ({_md_link(change)}) by {_md(change.author)}"
             for change in changes
         ]
         lines.append("")
@@ -105,13 +113,15 @@ def email(notes: ReleaseNotes, *, product: str = "the portal") -> Email:
         parts.append(f"<h3>{html.escape(section.value)}</h3><ul>")
         for change in changes:
             text.append(f"* {_title(change)} (#{change.number}, {change.author}) {change.url}")
+            number = f"#{change.number}"
+            if _WEB_URL.fullmatch(change.url):
+                number = f'<a href="{html.escape(change.url)}">{number}</a>'
             parts.append(
-                f'<li>{html.escape(_title(change))} (<a href="{html.escape(change.url)}">'
-                f"#{change.number}</a>, {html.escape(change.author)})</li>"
+                f"<li>{html.escape(_title(change))} ({number}, {html.escape(change.author)})</li>"
             )
         text.append("")
         parts.append("</ul>")
-    if notes.full_list_url:
+    if _WEB_URL.fullmatch(notes.full_list_url):
         text.append(f"Every change: {notes.full_list_url}")
         parts.append(f'<p><a href="{html.escape(notes.full_list_url)}">Every change</a></p>')
     return Email(

@@ -47,6 +47,7 @@ def test_http_mode_serves_slack_events_and_health(tmp_path: Path, fake: FakeSlac
         log = stop(process)
     assert SECRET not in log
     assert fake.bot_token not in log
+    assert "DRY RUN for GitHub, Vercel, smoke tests: set their credentials" in log
 
 
 def test_socket_mode_when_an_app_token_is_set(tmp_path: Path, fake: FakeSlack) -> None:

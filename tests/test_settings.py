@@ -275,3 +275,96 @@ def test_a_missing_signing_secret_is_named_with_everything_else_missing(tmp_path
     line = result.stderr.strip()
     assert "SLACK_BOT_TOKEN is missing" in line and "SLACK_SIGNING_SECRET is missing" in line
     assert len(line.splitlines()) == 1
+
+
+def test_a_half_configured_integration_stops_start_up_naming_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    result = _start(
+        tmp_path,
+        {
+            **GOOD,
+            "GITHUB_TOKEN": "ghp_do_not_print_me",
+            "VERCEL_PROJECT_ID": "prj_1",
+            "SMTP_URL": "smtp://bot:hunter2-do-not-print@smtp.example.com:587",
+        },
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "GitHub is half-configured: GITHUB_REPOSITORY is missing (GITHUB_TOKEN is set)" in line
+    assert "Vercel is half-configured: VERCEL_TOKEN is missing (VERCEL_PROJECT_ID is set)" in line
+    assert (
+        "e-mail is half-configured: RELEASE_NOTES_FROM, RELEASE_NOTES_TO are missing "
+        "(SMTP_URL is set)" in line
+    )
+    assert "do_not_print_me" not in result.stderr + result.stdout
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_integration_settings_are_checked_without_repeating_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "not a repository")
+    monkeypatch.setenv("SMTP_URL", "ftp://bot:hunter2@smtp.example.com")
+    monkeypatch.setenv("RELEASE_NOTES_TO", "ops@example.com,nobody")
+    monkeypatch.setenv("SUPPORT_CHANNEL_ID", "#support")
+    monkeypatch.setenv("SMOKE_CHECKS", '[{"name": "upload", "url": "ftp://x"}]')
+    with pytest.raises(ValidationError) as raised:
+        Settings()  # type: ignore[call-arg]
+    line = describe(raised.value)
+    assert "GITHUB_REPOSITORY: must be owner/name" in line
+    assert "SMTP_URL: SMTP_URL must start with smtp://" in line
+    assert "RELEASE_NOTES_TO: not e-mail addresses: nobody" in line
+    assert "SUPPORT_CHANNEL_ID: must be a Slack channel ID" in line
+    assert "SMOKE_CHECKS:" in line and "upload" in line
+    assert "hunter2" not in line
+
+
+def test_smoke_checks_are_names_for_a_dry_run_or_json_for_real_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SMOKE_CHECKS", "asset upload, share view")
+    names = Settings()  # type: ignore[call-arg]
+    assert names.smoke_check_names == ("asset upload", "share view")
+    assert names.http_smoke_checks == ()
+    monkeypatch.setenv(
+        "SMOKE_CHECKS",
+        '[{"name": "share view", "url": "https://portal.example.com/s", "timeout_s": 5}]',
+    )
+    real = Settings()  # type: ignore[call-arg]
+    [check] = real.http_smoke_checks
+    assert (check.name, check.method, check.expect_status, check.timeout_s) == (
+        "share view",
+        "GET",
+        200,
+        5,
+    )
+
+
+def test_with_no_credentials_every_integration_runs_dry(
+    tmp_path: Path,
+) -> None:
+    from bot import connect
+
+    settings = Settings.model_validate(
+        {"slack_bot_token": "x", "slack_signing_secret": "y", "release_channel_id": "C0123ABCD"}
+    )
+    wired = connect.integrations(settings)
+    assert wired.dry == ("GitHub", "Vercel", "smoke tests")
+    assert wired.dry_run and wired.regression is None and wired.mailer is None
+    real = connect.integrations(
+        Settings.model_validate(
+            {
+                "slack_bot_token": "x",
+                "slack_signing_secret": "y",
+                "release_channel_id": "C0123ABCD",
+                "github_token": "t",
+                "github_repository": "acme/portal",
+            }
+        )
+    )
+    assert real.dry == ("Vercel", "smoke tests") and real.regression is not None
