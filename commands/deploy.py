@@ -232,6 +232,8 @@ def _followed_up(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) 
         undone.append(
             f"*the change log was not updated* ({data['changelog_error']}): update it by hand"
         )
+    elif "GitHub" in ctx.integrations.dry:
+        undone.append("the change log is not written (GitHub is a dry run)")
     else:
         done.append("the change log is updated")
     if ctx.integrations.mailer is None:

@@ -55,6 +55,10 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
                 "production."
             )
             ctx.conversation.post_review(review.id)
-            begin(uow, STAGE, release.id, ctx.actor, base=live)
+            # From exactly what production serves: the commit its staging build was made from
+            # (or, for a release recorded before that was kept, its branch).
+            serving = uow.release(live)
+            base = (serving.staging_sha or serving.branch) if serving else "main"
+            begin(uow, STAGE, release.id, ctx.actor, base=base)
     except Conflict:
         ctx.conversation.reply(f"{version} was started by someone else a moment ago.")

@@ -84,7 +84,8 @@ class GitHub:
     # -- SourceControl -------------------------------------------------------------
 
     def create_release_branch(self, branch: str, base: str = "main") -> str:
-        base_sha = self.head(base)
+        # `base` is a branch, or a commit (a hotfix starts from what production serves).
+        base_sha = base if re.fullmatch(r"[0-9a-f]{40}", base) else self.head(base)
         doing = f"create the branch {branch}"
         response = self._api.call(
             "POST",

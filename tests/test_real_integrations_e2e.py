@@ -270,3 +270,22 @@ def test_a_failed_staging_build_keeps_the_version_and_says_why(
             assert world.github.runs() == []  # nothing tested a build that does not exist
         finally:
             bot.stop()
+
+
+def test_a_hotfix_branches_from_the_commit_production_serves(
+    database_url: str, world: Outside
+) -> None:
+    bot = _start(database_url, world)
+    try:
+        _to_approved(bot, world)
+        bot.run(MANAGER, "promote v1.4.0")
+        bot.wait_said("*v1.4.0* follow-up", timeout=20)
+        released = world.github.head("release/v1.4.0")
+        world.github.merge_pull("Unrelated work on main", labels=("task",))
+        bot.run(MANAGER, "hotfix v1.4.1 the share view leaks drafts")
+        bot.wait_said("*v1.4.1* is on staging", timeout=20)
+        hotfix = world.github.commits[world.github.head("hotfix/v1.4.1")]
+        assert hotfix.parent == released  # not main's head
+        assert '"version": "1.4.1"' in hotfix.files["package.json"]
+    finally:
+        bot.stop()

@@ -160,6 +160,11 @@ class Console:
     def run(self) -> None:
         """Until `quit` or the end of input; Ctrl-C here (KeyboardInterrupt) ends it too."""
         self.say("release-bot console: the real bot, a local stand-in for Slack. Type `help`.")
+        dry = self.bot.runtime.services.integrations.dry
+        if dry:
+            self.say(
+                f"Dry run: {', '.join(dry)} do nothing real here (each says what it would do)."
+            )
         self.say(f"You are @{self.name_of(self.user)} in #portal-release.")
         while True:
             line = self.read(f"{self.name_of(self.user)} in #{self.name_of(self.channel)}> ")

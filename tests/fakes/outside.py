@@ -89,7 +89,7 @@ class Outside:
     def _git_integration(self) -> None:
         while not self._stop.wait(0.02):
             for branch, sha in list(self.github.branches.items()):
-                if branch.startswith("release/") and sha not in self.builds:
+                if branch.startswith(("release/", "hotfix/")) and sha not in self.builds:
                     self.builds[sha] = self.vercel.push(branch, sha, ready=self.build_ready)
 
     def env(self) -> dict[str, str]:
