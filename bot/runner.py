@@ -232,9 +232,13 @@ class JobRunner(Pump):
                 if owned is None:
                     return
                 _audit_step(uow, AuditAction.STEP_FAILED, job, what)
-                procedure.failed(uow, ctx, owned, what, definite)
+                following = procedure.failed(uow, ctx, owned, what, definite)
                 ended = uow.job(job.id)
-                if ended is not None and ended.status == PENDING:  # (it may have finished it)
+                if ended is None or ended.status != PENDING:  # (it may have finished it)
+                    return
+                if following is not None:
+                    uow.continue_job(job.id, following, **{f"{job.step}_error": what})
+                else:
                     uow.end_job(job.id, FAILED, what)
         except Exception as error:
             log.warning("job %s: could not record its failure (%s)", job.id, type(error).__name__)

@@ -282,6 +282,19 @@ class Settings(DatabaseSettings):
                     f"{'is' if len(missing) == 1 else 'are'} missing ({', '.join(given)} "
                     f"{'is' if len(given) == 1 else 'are'} set)"
                 )
+        github = self.github_token is not None and self.github_repository is not None
+        vercel = self.vercel_token is not None and self.vercel_project_id is not None
+        if github != vercel and not problems:
+            # Vercel builds what GitHub branched; real commits for a dry deploy would lie.
+            problems.append(
+                "GitHub and Vercel work together: set "
+                + (
+                    "VERCEL_TOKEN and VERCEL_PROJECT_ID"
+                    if github
+                    else "GITHUB_TOKEN and GITHUB_REPOSITORY"
+                )
+                + " too, or neither"
+            )
         if self.vercel_team_id and self.vercel_token is None:
             problems.append("VERCEL_TEAM_ID is set but VERCEL_TOKEN is missing")
         if problems:

@@ -22,7 +22,7 @@ from commands.text import escape
 from commands.transitions import advance
 from integrations.ports import CheckResult, Deployment, IntegrationError, TransientError
 from release.audit import AuditAction
-from release.lifecycle import Event, IllegalTransition
+from release.lifecycle import Event, IllegalTransition, State
 from release.notes import ReleaseNotes
 from release.production import ProductionDeploy
 from release.records import ReleaseRecord
@@ -57,14 +57,28 @@ def _promote(ctx: Context, job: JobRecord) -> Result:
         result["replaced_id"] = serving.id
     if staging.sha:
         result |= record_on_github(ctx, "production", staging.sha, "in_progress", "", "promotion")
-    deployer.promote(staging)
+    try:
+        deployer.promote(staging)
+    except TransientError:
+        raise
+    except IntegrationError as error:
+        if staging.sha:
+            record_on_github(ctx, "production", staging.sha, "failure", "", str(error))
+        raise
     return result
 
 
 def _live(ctx: Context, job: JobRecord) -> Result:
     """Follow the promotion until production serves exactly that deployment."""
     staging = _staging(job)
-    production = ctx.integrations.deployer.await_production(staging)
+    try:
+        production = ctx.integrations.deployer.await_production(staging)
+    except TransientError:
+        raise
+    except IntegrationError as error:
+        if staging.sha:  # GitHub's Environments page shows the failure too
+            record_on_github(ctx, "production", staging.sha, "failure", "", str(error))
+        raise
     result: Result = {"production_id": production.id, "production_url": production.url}
     if staging.sha:
         result |= record_on_github(
@@ -144,8 +158,17 @@ def _github_note(result: Result) -> str:
 
 
 def _smoke(ctx: Context, job: JobRecord) -> Result:
-    results = ctx.integrations.smoke_tests.run(_production(job))
-    return {"checks": [{"name": r.name, "passed": r.passed, "detail": r.detail} for r in results]}
+    production = _production(job)
+    results = ctx.integrations.smoke_tests.run(production)
+    result: Result = {
+        "checks": [{"name": r.name, "passed": r.passed, "detail": r.detail} for r in results]
+    }
+    sha = str(job.data.get("staging_sha") or "")
+    if sha and not all(r.passed for r in results):  # the release fails: GitHub says so too
+        result |= record_on_github(
+            ctx, "production", sha, "failure", production.url, "smoke tests failed"
+        )
+    return result
 
 
 def _smoked(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> str | None:
@@ -210,10 +233,12 @@ def _changelog(ctx: Context, job: JobRecord) -> Result:
 
 def _email(ctx: Context, job: JobRecord) -> Result:
     mailer = ctx.integrations.mailer
-    if mailer is None:
+    if mailer is None or ctx.integrations.dry_run:  # no e-mail about a rehearsal
         return {}
     with ctx.store.transaction() as uow:
         release = release_of(uow, job, lock=False)
+    if release.state is not State.RELEASED:  # rolled back meanwhile: it is not news any more
+        return {}
     try:
         mailer.send(email(_notes_of(release)))
     except TransientError:
@@ -236,18 +261,26 @@ def _followed_up(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) 
         undone.append("the change log is not written (GitHub is a dry run)")
     else:
         done.append("the change log is updated")
+    rehearsal = ctx.integrations.dry_run
+    live = release.state is State.RELEASED
     if ctx.integrations.mailer is None:
         undone.append("no release notes e-mail is configured (`SMTP_URL`)")
     elif data.get("email_error"):
         undone.append(f"*the release notes e-mail was not sent* ({data['email_error']})")
-    else:
+    elif data.get("emailed"):
         done.append("the release notes are e-mailed")
+    else:
+        why = "a dry-run deploy" if rehearsal else f"it is `{release.state}` now"
+        undone.append(f"the release notes e-mail is not sent ({why})")
     support = ctx.integrations.support_channel
-    if support:
+    if not support:
+        undone.append("no support channel is configured (`SUPPORT_CHANNEL_ID`)")
+    elif rehearsal or not live:
+        why = "a dry-run deploy" if rehearsal else f"it is `{release.state}` now"
+        undone.append(f"the support bulletin is not posted ({why})")
+    else:
         ctx.conversation.announce(_bulletin(release), channel=support)
         done.append(f"the support bulletin is posted in <#{support}>")
-    else:
-        undone.append("no support channel is configured (`SUPPORT_CHANNEL_ID`)")
     dry = f" _(dry run: {', '.join(ctx.integrations.dry)})_" if ctx.integrations.dry else ""
     ctx.conversation.announce(
         f"*{release.version}* follow-up: " + "; ".join(done + undone) + f".{dry}"
@@ -283,27 +316,34 @@ def _fail(
         return
     uow.audit(BOT, AuditAction.RELEASE_FAILED, release.id, detail=what)
     log.warning("release %s failed: %s", release.version, what)
-    ctx.conversation.announce(
-        f":rotating_light: *{release.version}* failed: {what}. Production may need a rollback: "
-        f"a release manager can run `/release rollback {release.version}`, which restores the "
-        "deployment production served before it."
-    )
+    if "production_id" in job.data or not definite:
+        after = (
+            "Production may need a rollback: a release manager can run "
+            f"`/release rollback {release.version}`, which restores the deployment production "
+            "served before it."
+        )
+    else:
+        after = "Vercel refused it, so production still serves what it served before."
+    ctx.conversation.announce(f":rotating_light: *{release.version}* failed: {what}. {after}")
 
 
 def _promotion_failed(
     uow: UnitOfWork, ctx: Context, job: JobRecord, what: str, definite: bool
-) -> None:
-    if job.step in ("changelog", "email"):
-        # Released: a change log or e-mail we could not write does not undo that.
-        _followed_up(uow, ctx, job, {f"{job.step}_error": what})
-        uow.end_job(job.id, DONE, f"{job.step} not done: {what}")
-        return
+) -> str | None:
+    if job.step == "changelog":
+        return "email"  # released: the e-mail and the bulletin still follow
+    if job.step == "email":
+        _followed_up(uow, ctx, job, {"email_error": what})
+        uow.end_job(job.id, DONE, f"email not sent: {what}")
+        return None
     doing = {
         "promote": "the production deploy failed",
         "live": "the production deploy failed",
         "smoke": "the smoke tests could not run",
     }.get(job.step, "the promotion stopped")
-    _fail(uow, ctx, job, f"{doing}: {what}", definite=definite)
+    # A promotion that was asked for and then failed may serve some traffic: unknown.
+    _fail(uow, ctx, job, f"{doing}: {what}", definite=definite and job.step != "live")
+    return None
 
 
 PROMOTE = Procedure(

@@ -41,7 +41,9 @@ class Procedure:
     steps: dict[str, Step]
     #: A step failed for good: leave a truthful state and say what to do (in the transaction).
     #: The flag says whether the outside system refused (True) or we gave up not knowing.
-    failed: Callable[[UnitOfWork, Context, JobRecord, str, bool], None]
+    #: It returns the step to go on with, when the job need not end (e.g. after the release,
+    #: a change log that could not be written does not stop the e-mail).
+    failed: Callable[[UnitOfWork, Context, JobRecord, str, bool], str | None]
     #: Transient failures of one step before it counts as failed.
     max_attempts: int = 8
     #: Its steps need the production deploy lock: the runner takes that row first.

@@ -161,7 +161,13 @@ def _generate_notes(ctx: Context, job: JobRecord) -> Result:
         release = release_of(uow, job, lock=False)
         live = in_production(uow)
         previous = uow.release(live) if live else None
-    since = previous.branch_point if previous is not None else None
+    if release.kind == "hotfix":
+        # Its changes are the fix commits on its own branch, not what main merged meanwhile.
+        base = f" of {previous.version}" if previous is not None else ""
+        notes = ReleaseNotes(release.version, remark=f"Hotfix{base}: {release.reason}")
+        return {"notes": notes.to_data()}
+    # The previous release's branch point; a release from before the bot kept one, its branch.
+    since = (previous.branch_point or previous.branch) if previous is not None else None
     source = ctx.integrations.source
     try:
         until = release.branch_point or source.head(release.branch)

@@ -12,10 +12,12 @@ from datetime import date
 
 from commands.text import escape
 from integrations.ports import Email
-from release.notes import Change, ReleaseNotes
+from release.notes import Change, ReleaseNotes, Section
 
 #: The most of a title any view shows.
 TITLE_LIMIT = 200
+#: The most changes the change log and the e-mail list; the full list link has them all.
+LISTED_LIMIT = 100
 
 
 def _title(change: Change) -> str:
@@ -53,21 +55,32 @@ def as_mrkdwn(notes: ReleaseNotes, limit: int = 2500) -> str:
     if len(text) <= limit:
         return text
     # Cut whole lines, and say how many are missing and where they are.
-    rest = notes.changes
+    where = _slack_link(notes.full_list_url, "the full list") if notes.full_list_url else "GitHub"
+    if len(where) > limit // 3:  # a link too long to fit is no link
+        where = "GitHub"
+    closing = "_…and {} more: see " + where + "._"
+    budget = limit - len(closing.format(f"{notes.changes:,}")) - 1
     kept: list[str] = []
-    size = 0
-    budget = limit - 120
-    counted = 0
+    size = counted = 0
     for line in lines:
         if size + len(line) + 1 > budget:
             break
         kept.append(line)
         size += len(line) + 1
         counted += line.startswith("• ")
-    missing = rest - counted
-    where = _slack_link(notes.full_list_url, "the full list") if notes.full_list_url else "GitHub"
-    kept.append(f"_…and {missing} more: see {where}._")
-    return "\n".join(kept)[:limit]
+    kept.append(closing.format(f"{notes.changes - counted:,}"))
+    return "\n".join(kept)
+
+
+def _listed(notes: ReleaseNotes) -> list[tuple[Section, tuple[Change, ...]]]:
+    """The sections with at most LISTED_LIMIT changes in all, in order."""
+    left, listed = LISTED_LIMIT, []
+    for section, changes in notes.sections:
+        if left <= 0:
+            break
+        listed.append((section, changes[:left]))
+        left -= len(changes[:left])
+    return listed
 
 
 def _md(text: str) -> str:
@@ -85,13 +98,21 @@ def changelog_entry(notes: ReleaseNotes, released_on: date) -> str:
     lines = [f"## {notes.version} ({released_on.isoformat()})", ""]
     if notes.remark:
         lines += [_md(notes.remark), ""]
-    for section, changes in notes.sections:
+    for section, changes in _listed(notes):
         lines += [f"### {section.value}", ""]
         lines += [
             f"- {_md(_title(change))} ({_md_link(change)}) by {_md(change.author)}"
             for change in changes
         ]
         lines.append("")
+    if notes.changes > LISTED_LIMIT:
+        more = f"…and {notes.changes - LISTED_LIMIT} more"
+        lines += [
+            f"{more}: [the full list]({notes.full_list_url})"
+            if _WEB_URL.fullmatch(notes.full_list_url)
+            else more,
+            "",
+        ]
     if not notes.sections and not notes.remark:
         lines += ["No pull requests were merged since the previous release.", ""]
     return "\n".join(lines)
@@ -108,7 +129,7 @@ def email(notes: ReleaseNotes, *, product: str = "the portal") -> Email:
     if notes.remark:
         text += [notes.remark, ""]
         parts.append(f"<p><em>{html.escape(notes.remark)}</em></p>")
-    for section, changes in notes.sections:
+    for section, changes in _listed(notes):
         text += [section.value, "-" * len(section.value)]
         parts.append(f"<h3>{html.escape(section.value)}</h3><ul>")
         for change in changes:

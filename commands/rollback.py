@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from commands.context import Context
-from commands.deploy import BOT
+from commands.deploy import BOT, PROMOTE
 from commands.jobs import Procedure, Result, Step, begin, release_of
 from commands.live import in_production
 from commands.parser import Rollback
@@ -52,6 +52,15 @@ def rollback(ctx: Context, command: Rollback) -> None:
                 if command.version
                 else "No release the bot promoted is in production, so there is nothing to "
                 "roll back."
+            )
+            return
+        live = in_production(uow)
+        if release.version != live:
+            ctx.conversation.reply(
+                f"{release.version} is not what production serves"
+                + (f" ({live} is)" if live else "")
+                + ": a rollback restores the deployment before the live release only, so "
+                "production never skips back past a release. Nothing was changed."
             )
             return
         illegal = transition(release.state, Event.ROLLED_BACK)
@@ -102,8 +111,14 @@ def rollback(ctx: Context, command: Rollback) -> None:
 
 
 def _deployment_before(uow: UnitOfWork, release: ReleaseRecord) -> str | None:
-    """What production served before `release` was promoted, as recorded at its promotion."""
-    rows = [d for d in uow.deployments("production") if d.release_id == release.id and d.replaced]
+    """What production served before `release` was promoted, as recorded at its promotion
+    (not at a rollback that restored it: that one replaced a later release)."""
+    promotions = {j.id for j in uow.jobs_of(release.id) if j.kind == PROMOTE.kind}
+    rows = [
+        d
+        for d in uow.deployments("production")
+        if d.release_id == release.id and d.replaced and d.job_id in promotions
+    ]
     return rows[-1].replaced if rows else None
 
 

@@ -15,7 +15,7 @@ from commands.jobs import Procedure, Result, Step, release_of
 from commands.regression import BOT, record_regression
 from commands.text import escape
 from commands.transitions import advance
-from integrations.ports import Deployment, IntegrationError, TransientError
+from integrations.ports import Deployment, IntegrationError
 from release.audit import AuditAction
 from release.lifecycle import Event, IllegalTransition, State
 from storage.jobs import JobRecord
@@ -36,7 +36,8 @@ def _branch(ctx: Context, job: JobRecord) -> Result:
 
 def _branched(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> str:
     release = release_of(uow, job)
-    uow.set_branch_point(release.version, str(result["branch_sha"]))
+    if release.branch_point is None:  # a retry finds the branch moved on: keep the first
+        uow.set_branch_point(release.version, str(result["branch_sha"]))
     return "bump"
 
 
@@ -60,11 +61,10 @@ def _staging_build(ctx: Context, job: JobRecord) -> Result:
 def record_on_github(
     ctx: Context, environment: str, sha: str, state: str, url: str, what: str
 ) -> Result:
-    """GitHub's Environments page follows the deploy; its refusal never undoes one."""
+    """GitHub's Environments page follows the deploy; a GitHub outage or refusal never
+    undoes or repeats one (the deploy is done: the step is not run again for a status)."""
     try:
         ctx.integrations.source.record_deployment(environment, sha, state, url, what)
-    except TransientError:
-        raise
     except IntegrationError as error:
         log.warning("could not record the %s deployment on GitHub: %s", environment, error)
         return {"github_error": str(error)}

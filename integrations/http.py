@@ -104,8 +104,11 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 def _rate_limited(response: httpx.Response) -> bool:
-    """GitHub says "rate limit" with a 403 and no remaining requests."""
-    return response.status_code == 403 and response.headers.get("X-RateLimit-Remaining") == "0"
+    """GitHub says "rate limit" with a 403: no requests left, or a secondary limit's
+    `Retry-After`."""
+    return response.status_code == 403 and (
+        response.headers.get("X-RateLimit-Remaining") == "0" or "Retry-After" in response.headers
+    )
 
 
 def _message(response: httpx.Response) -> str:

@@ -56,6 +56,7 @@ class DeploymentRecord:
     finished_at: datetime | None
     outcome: str
     replaced: str | None
+    job_id: int | None = None  # the promotion (or rollback) that made it
 
 
 class JobRepository:
@@ -195,6 +196,14 @@ class JobRepository:
         row.updated_at = self.timer_now()
         row.claimed_by = row.claimed_until = None
 
+    def continue_job(self, job_id: int, step: str, **data: Any) -> None:
+        """Go on with `step` after a step failed for good, for any instance to run now."""
+        row = self._session.get_one(models.Job, job_id)
+        row.step, row.attempts = step, 0
+        row.data = {**row.data, **data}
+        row.next_attempt_at = row.updated_at = self.timer_now()
+        row.claimed_by = row.claimed_until = None
+
     def end_job(self, job_id: int, status: str, error: str = "") -> None:
         row = self._session.get_one(models.Job, job_id)
         row.status, row.last_error = status, error[:500]
@@ -280,4 +289,5 @@ def _deployment(row: models.Deployment) -> DeploymentRecord:
         finished_at=row.finished_at,
         outcome=row.outcome,
         replaced=row.replaced,
+        job_id=row.job_id,
     )

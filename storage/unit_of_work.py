@@ -187,8 +187,9 @@ class UnitOfWork(
     ) -> ReleaseRecord:
         """A regression result belongs to the staging build it tested."""
         row = self._changed(version)
+        if staging_sha or row.staging_deployment_id != staging_deployment_id:
+            row.staging_sha = staging_sha or None  # (kept when the same build is re-tested)
         row.regression_passed, row.staging_deployment_id = passed, staging_deployment_id
-        row.staging_sha = staging_sha or None
         self._session.flush()
         return _release(row)
 

@@ -196,3 +196,17 @@ def test_console_survives_typos_and_refusals(tmp_path: Path) -> None:
     assert "(console) no such button" in out
     assert "(console) unknown console command" in out
     assert "Release commands work in #portal-release only" in out
+
+
+def test_the_console_runs_dry_even_with_credentials_in_the_environment(tmp_path: Path) -> None:
+    """A production .env beside the console must never branch, deploy or e-mail for real."""
+    (tmp_path / ".env").write_text(
+        "GITHUB_TOKEN=ghp_real\nGITHUB_REPOSITORY=acme/portal\nGITHUB_API_URL=http://127.0.0.1:9\n"
+        "VERCEL_TOKEN=real\nVERCEL_PROJECT_ID=prj_real\nVERCEL_API_URL=http://127.0.0.1:9\n"
+    )
+    script = "/release role add @alice release_manager\n/release start v1.4.0\nquit\n"
+    result = _console(tmp_path, script)
+    assert result.returncode == 0, result.stderr
+    assert "Dry run: GitHub, Vercel, smoke tests, e-mail do nothing real here" in result.stdout
+    assert "*v1.4.0* is on staging" in result.stdout
+    assert "dry-run GitHub: would create branch release/v1.4.0" in result.stdout

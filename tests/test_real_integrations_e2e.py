@@ -204,6 +204,8 @@ def test_a_failed_smoke_check_fails_the_release_and_a_rollback_restores_producti
         assert "smoke tests failed: share view (expected 200, got 503)" in failed
         assert "`/release rollback v1.4.0`" in failed
         assert bot.state("v1.4.0") == "failed"
+        [production] = [d for d in world.github.deployments() if d.environment == "production"]
+        assert production.states == ("in_progress", "success", "failure")
         assert bot.rows("SELECT holder FROM deploy_locks")[0][0] is None
 
         bot.run(QA, "rollback v1.4.0")
@@ -287,5 +289,27 @@ def test_a_hotfix_branches_from_the_commit_production_serves(
         hotfix = world.github.commits[world.github.head("hotfix/v1.4.1")]
         assert hotfix.parent == released  # not main's head
         assert '"version": "1.4.1"' in hotfix.files["package.json"]
+    finally:
+        bot.stop()
+
+
+def test_github_down_after_the_deploy_never_undoes_a_release_and_the_email_still_goes(
+    database_url: str, world: Outside
+) -> None:
+    bot = _start(database_url, world)
+    try:
+        _to_approved(bot, world)
+        world.github.fail_always("/deployments", 503)
+        world.github.fail_always("PUT /repos/acme/portal/contents/CHANGELOG.md", 502)
+        bot.run(MANAGER, "promote v1.4.0")
+        live = bot.wait_said("*v1.4.0* is live", timeout=20).text
+        assert "GitHub's Environments page was not updated" in live
+        bot.wait_said(":tada: *v1.4.0* is released", timeout=20)
+        follow_up = bot.wait_said("*v1.4.0* follow-up", timeout=60).text
+        assert "*the change log was not updated* (GitHub answered 502" in follow_up
+        assert "the release notes are e-mailed" in follow_up
+        assert len(world.mailbox.received) == 1
+        assert bot.state("v1.4.0") == "released"
+        assert not [t for t in bot.said() if ":rotating_light:" in t]
     finally:
         bot.stop()

@@ -38,6 +38,23 @@ def test_long_notes_are_cut_to_the_limit_and_point_to_the_full_list() -> None:
     assert "more: see <https://github.com/acme/portal/pulls?q=is%3Amerged|the full list>" in text
 
 
+def test_a_long_full_list_link_survives_the_cut_whole() -> None:
+    url = "https://github.com/acme-corp/customer-portal/pulls?q=" + "is%3Apr+is%3Amerged+" * 7
+    notes = ReleaseNotes(_notes(300).version, _notes(300).sections, url)
+    text = as_mrkdwn(notes, limit=2400)
+    assert len(text) <= 2400
+    assert text.endswith(f"see <{url}|the full list>._")
+
+
+def test_the_change_log_and_e_mail_list_at_most_a_hundred_changes() -> None:
+    notes = _notes(150, "a change")
+    entry = changelog_entry(notes, date(2026, 11, 26))
+    assert entry.count("\n- ") == 100
+    assert "…and 50 more: [the full list](https://github.com/acme/portal/pulls?q=" in entry
+    mail = email(notes)
+    assert mail.text.count("\n* ") == 100 and "Every change: https://github.com" in mail.text
+
+
 def test_a_link_that_is_not_http_is_shown_as_text() -> None:
     notes = ReleaseNotes(
         "v1.4.0", ((_notes().sections[0][0], (Change(1, "x", "javascript:alert(1)", "a"),)),)

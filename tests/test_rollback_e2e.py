@@ -84,7 +84,7 @@ def test_rollback_refuses_what_it_cannot_roll_back_and_changes_nothing(
         bot.run(MANAGER, "start v1.4.0")
         bot.wait_said("*v1.4.0* is on staging")
         bot.run(MANAGER, "rollback v1.4.0")
-        bot.wait_told(MANAGER, "v1.4.0 is `staging`: only a release that reached production")
+        bot.wait_told(MANAGER, "v1.4.0 is not what production serves: a rollback restores")
         bot.run(MANAGER, "rollback v9.9.9")
         bot.wait_told(MANAGER, "There is no release v9.9.9.")
         bot.run(QA, f"regression v1.4.0 pass <{REPORT}>")
@@ -126,5 +126,37 @@ def test_a_staging_build_that_never_comes_fails_the_step_after_its_wait_limit(
         said = bot.wait_said(":x: *v1.4.0* could not reach staging", timeout=20).text
         assert "Vercel has not started the staging build yet (gave up after 45 min)" in said
         assert bot.state("v1.4.0") == "planned"
+    finally:
+        bot.stop()
+
+
+def test_rollback_only_ever_steps_back_from_what_production_serves(database_url: str) -> None:
+    bot = _start(database_url)
+    try:
+        for version in ("v1.4.0", "v1.5.0", "v1.6.0"):
+            bot.released(version)
+            bot.fake.wait_quiet()
+        deployment = {
+            version: bot.rows(
+                f"SELECT production_deployment_id FROM releases WHERE version = '{version}'"
+            )[0][0]
+            for version in ("v1.4.0", "v1.5.0")
+        }
+        before = bot.snapshot()
+        bot.run(MANAGER, "rollback v1.5.0")  # not live: production must not skip back past v1.6.0
+        bot.wait_told(MANAGER, "v1.5.0 is not what production serves (v1.6.0 is)")
+        assert bot.snapshot() == before
+        bot.run(MANAGER, "rollback")
+        bot.wait_said(":rewind: *v1.6.0* is rolled back")
+        bot.run(MANAGER, "rollback")  # again: from v1.5.0 to v1.4.0, never back to v1.6.0
+        started = bot.wait_said(f"<@{MANAGER}> is rolling back *v1.5.0*").text
+        assert f"production goes back to *v1.4.0* (`{deployment['v1.4.0']}`)" in started
+        bot.wait_said(":rewind: *v1.5.0* is rolled back")
+        assert [bot.state(v) for v in ("v1.4.0", "v1.5.0", "v1.6.0")] == [
+            "released",
+            "rolled_back",
+            "rolled_back",
+        ]
+        assert deployment["v1.5.0"] not in bot.said()[-1]
     finally:
         bot.stop()

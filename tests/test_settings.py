@@ -364,7 +364,22 @@ def test_with_no_credentials_every_integration_runs_dry(
                 "release_channel_id": "C0123ABCD",
                 "github_token": "t",
                 "github_repository": "acme/portal",
+                "vercel_token": "v",
+                "vercel_project_id": "prj_1",
             }
         )
     )
-    assert real.dry == ("Vercel", "smoke tests") and real.regression is not None
+    assert real.dry == ("smoke tests",) and real.regression is not None and not real.dry_run
+
+
+def test_github_and_vercel_are_configured_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vercel builds what GitHub branched: one without the other would lie or stall."""
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/portal")
+    with pytest.raises(ValidationError) as raised:
+        Settings()  # type: ignore[call-arg]
+    assert "GitHub and Vercel work together: set VERCEL_TOKEN and VERCEL_PROJECT_ID too" in (
+        describe(raised.value)
+    )

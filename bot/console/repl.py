@@ -27,7 +27,9 @@ from bot.console.fake_slack import Message, OpenedView
 from bot.console.local import CHANNEL_ID, LocalBot
 from bot.console.render import Control, mrkdwn, render_blocks
 from commands.timefmt import in_zone
+from integrations import dry_run as rehearsal
 from release.clock import OffsetClock
+from release.policy import DEFAULT_SMOKE_CHECKS
 from release.windows import next_window
 
 HELP = """\
@@ -490,7 +492,15 @@ def run_console(database_url: str, stdin: TextIO = sys.stdin, stdout: TextIO = s
     bot: LocalBot | None = None
     try:
         admins = (people.id_for("alice"),)
-        bot = LocalBot.start(database_url, admins=admins, scheduler=True, clock=clock)
+        # Always dry, even with credentials in the environment or .env: a rehearsal must
+        # never branch, deploy or e-mail for real.
+        bot = LocalBot.start(
+            database_url,
+            admins=admins,
+            scheduler=True,
+            clock=clock,
+            integrations=rehearsal(DEFAULT_SMOKE_CHECKS),
+        )
         Console(bot, stdout, terminal.read, clock, people, terminal.remember).run()
     except KeyboardInterrupt:  # at the prompt or while waiting for the bot: leave as `quit` does
         print(file=stdout, flush=True)  # end the line Ctrl-C cut

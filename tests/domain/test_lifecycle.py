@@ -39,6 +39,7 @@ EXPECTED_TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.VERIFYING, Event.VERIFIED): State.RELEASED,
     (State.VERIFYING, Event.VERIFY_FAILED): State.FAILED,
     (State.FAILED, Event.ROLLED_BACK): State.ROLLED_BACK,
+    (State.RELEASED, Event.ROLLED_BACK): State.ROLLED_BACK,
     (State.PLANNED, Event.CANCELLED): State.CANCELLED,
     (State.STAGING, Event.CANCELLED): State.CANCELLED,
     (State.REGRESSION_FAILED, Event.CANCELLED): State.CANCELLED,
@@ -116,8 +117,9 @@ def test_the_before_and_after_deploying_lists_cover_every_unfinished_state() -> 
 
 
 @pytest.mark.parametrize("state", sorted(FINISHED), ids=str)
-def test_a_finished_release_goes_nowhere(state: State) -> None:
-    assert not [key for key in TRANSITIONS if key[0] is state]
+def test_a_finished_release_goes_nowhere_but_back_out_of_production(state: State) -> None:
+    allowed = [(State.RELEASED, Event.ROLLED_BACK)] if state is State.RELEASED else []
+    assert [key for key in TRANSITIONS if key[0] is state] == allowed
     assert not is_open(state)
 
 

@@ -38,6 +38,7 @@ EXPECTED: dict[Action, frozenset[Role]] = {
     Action.STATUS: frozenset(),
     Action.UNLOCK: frozenset({RM}),
     Action.FORCE_UNLOCK: frozenset({RM}),
+    Action.ROLLBACK: frozenset({RM}),
     Action.FREEZE_SCHEDULE: frozenset({RM, REL}),
     Action.FREEZE_SCHEDULE_SHORT_NOTICE: frozenset({REL}),
     Action.FREEZE_CANCEL: frozenset({RM, REL}),
@@ -115,6 +116,7 @@ def test_holding_several_roles_counts_any_of_them() -> None:
         (Action.PROMOTE, "promote a release", "release_manager"),
         (Action.UNLOCK, "clear the deploy lock", "release_manager"),
         (Action.FORCE_UNLOCK, "force-clear the deploy lock", "release_manager"),
+        (Action.ROLLBACK, "roll back production", "release_manager"),
     ],
 )
 def test_a_release_manager_refusal_says_how_to_get_the_role(
