@@ -313,3 +313,24 @@ def test_github_down_after_the_deploy_never_undoes_a_release_and_the_email_still
         assert not [t for t in bot.said() if ":rotating_light:" in t]
     finally:
         bot.stop()
+
+
+def test_vercel_refusing_the_promotion_fails_the_release_and_production_is_untouched(
+    database_url: str, world: Outside
+) -> None:
+    bot = _start(database_url, world)
+    try:
+        _to_approved(bot, world)
+        world.vercel.fail_next("/promote/", status=400)
+        bot.run(MANAGER, "promote v1.4.0")
+        failed = bot.wait_said(":rotating_light: *v1.4.0* failed", timeout=20).text
+        assert "the production deploy failed: Vercel answered 400" in failed
+        assert "production still serves what it served before" in failed
+        assert "rollback" not in failed  # nothing to roll back
+        assert world.vercel.production_id == world.previous_production
+        assert bot.rows("SELECT outcome FROM deployments") == [("failed",)]
+        [production] = [d for d in world.github.deployments() if d.environment == "production"]
+        assert production.states == ("in_progress", "failure")
+        assert bot.rows("SELECT holder FROM deploy_locks")[0][0] is None
+    finally:
+        bot.stop()
