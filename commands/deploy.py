@@ -26,7 +26,7 @@ from release.lifecycle import Event, IllegalTransition, State
 from release.notes import ReleaseNotes
 from release.production import ProductionDeploy
 from release.records import ReleaseRecord
-from storage.jobs import DONE, FAILED, JobRecord
+from storage.jobs import DONE, FAILED, PENDING, JobRecord
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def _deployed_after_unlock(uow: UnitOfWork, ctx: Context, job: JobRecord, result
 
 def _github_note(result: Result) -> str:
     error = result.get("github_error")
-    return f" _(GitHub's Environments page was not updated: {error})_" if error else ""
+    return f" _(GitHub's Environments page was not updated: {escape(error)})_" if error else ""
 
 
 # -- step 7: the smoke tests --------------------------------------------------------------------
@@ -190,8 +190,7 @@ def _smoked(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> st
             uow,
             ctx,
             job,
-            "smoke tests failed: "
-            + ", ".join(f"{escape(c.name)} ({escape(c.detail)})" for c in failed),
+            "smoke tests failed: " + ", ".join(f"{c.name} ({c.detail})" for c in failed),
         )
         return None
     moved = advance(uow, release, Event.VERIFIED, BOT)
@@ -217,9 +216,21 @@ def _notes_of(release: ReleaseRecord) -> ReleaseNotes:
     return release.notes_data or ReleaseNotes(release.version, remark=release.notes)
 
 
+def _not_live(uow: UnitOfWork, release: ReleaseRecord) -> str | None:
+    """Why a released release is no news any more, if it is not: it is being rolled back."""
+    if release.state is not State.RELEASED:
+        return f"it is `{release.state}` now"
+    if any(j.kind == "rollback" and j.status == PENDING for j in uow.jobs_of(release.id)):
+        return "it is being rolled back"
+    return None
+
+
 def _changelog(ctx: Context, job: JobRecord) -> Result:
     with ctx.store.transaction() as uow:
         release = release_of(uow, job, lock=False)
+        gone = _not_live(uow, release)
+    if gone:
+        return {"changelog_skipped": gone}
     entry = changelog_entry(_notes_of(release), ctx.clock.now().astimezone(ctx.zone).date())
     try:
         ctx.integrations.source.update_changelog(release.version, entry)
@@ -237,8 +248,9 @@ def _email(ctx: Context, job: JobRecord) -> Result:
         return {}
     with ctx.store.transaction() as uow:
         release = release_of(uow, job, lock=False)
-    if release.state is not State.RELEASED:  # rolled back meanwhile: it is not news any more
-        return {}
+        gone = _not_live(uow, release)
+    if gone:  # rolled back meanwhile: it is not news any more
+        return {"email_skipped": gone}
     try:
         mailer.send(email(_notes_of(release)))
     except TransientError:
@@ -255,28 +267,31 @@ def _followed_up(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) 
     done, undone = [], []
     if data.get("changelog_error"):
         undone.append(
-            f"*the change log was not updated* ({data['changelog_error']}): update it by hand"
+            f"*the change log was not updated* ({escape(data['changelog_error'])}): update it "
+            "by hand"
         )
     elif "GitHub" in ctx.integrations.dry:
         undone.append("the change log is not written (GitHub is a dry run)")
+    elif data.get("changelog_skipped"):
+        undone.append(f"the change log is not written ({data['changelog_skipped']})")
     else:
         done.append("the change log is updated")
     rehearsal = ctx.integrations.dry_run
-    live = release.state is State.RELEASED
+    gone = _not_live(uow, release)
     if ctx.integrations.mailer is None:
         undone.append("no release notes e-mail is configured (`SMTP_URL`)")
     elif data.get("email_error"):
-        undone.append(f"*the release notes e-mail was not sent* ({data['email_error']})")
+        undone.append(f"*the release notes e-mail was not sent* ({escape(data['email_error'])})")
     elif data.get("emailed"):
         done.append("the release notes are e-mailed")
     else:
-        why = "a dry-run deploy" if rehearsal else f"it is `{release.state}` now"
+        why = "a dry-run deploy" if rehearsal else (gone or data.get("email_skipped", ""))
         undone.append(f"the release notes e-mail is not sent ({why})")
     support = ctx.integrations.support_channel
     if not support:
         undone.append("no support channel is configured (`SUPPORT_CHANNEL_ID`)")
-    elif rehearsal or not live:
-        why = "a dry-run deploy" if rehearsal else f"it is `{release.state}` now"
+    elif rehearsal or gone:
+        why = "a dry-run deploy" if rehearsal else gone
         undone.append(f"the support bulletin is not posted ({why})")
     else:
         ctx.conversation.announce(_bulletin(release), channel=support)
@@ -310,7 +325,9 @@ def _fail(
     uow.release_deploy_lock(job.holder)
     if "production_id" not in job.data and job.data.get("deployment_row") is not None:
         outcome = ProductionDeploy.FAILED if definite else ProductionDeploy.UNKNOWN
-        uow.finish_deployment(int(job.data["deployment_row"]), outcome)
+        uow.finish_deployment(
+            int(job.data["deployment_row"]), outcome, replaced=job.data.get("replaced_id")
+        )
     if was is None:
         log.warning("after %s left flight: %s", release.version, what)
         return
@@ -324,7 +341,9 @@ def _fail(
         )
     else:
         after = "Vercel refused it, so production still serves what it served before."
-    ctx.conversation.announce(f":rotating_light: *{release.version}* failed: {what}. {after}")
+    ctx.conversation.announce(
+        f":rotating_light: *{release.version}* failed: {escape(what)}. {after}"
+    )
 
 
 def _promotion_failed(
@@ -341,8 +360,10 @@ def _promotion_failed(
         "live": "the production deploy failed",
         "smoke": "the smoke tests could not run",
     }.get(job.step, "the promotion stopped")
-    # A promotion that was asked for and then failed may serve some traffic: unknown.
-    _fail(uow, ctx, job, f"{doing}: {what}", definite=definite and job.step != "live")
+    # A promotion that was asked for and then failed may serve some traffic: unknown. So may
+    # one refused on a later attempt: an earlier request may have gone through.
+    definite = definite and job.step == "promote" and job.attempts == 0
+    _fail(uow, ctx, job, f"{doing}: {what}", definite=definite)
     return None
 
 

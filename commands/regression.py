@@ -51,7 +51,7 @@ def regression(ctx: Context, command: Regression) -> None:
         tested = ctx.integrations.deployer.current_staging(known.branch)
     except IntegrationError as error:
         ctx.conversation.reply(
-            f"Could not find the staging deployment of `{known.branch}`: {error}. "
+            f"Could not find the staging deployment of `{known.branch}`: {escape(str(error))}. "
             "Nothing was recorded; try again."
         )
         return
@@ -167,7 +167,11 @@ def _generate_notes(ctx: Context, job: JobRecord) -> Result:
         notes = ReleaseNotes(release.version, remark=f"Hotfix{base}: {release.reason}")
         return {"notes": notes.to_data()}
     # The previous release's branch point; a release from before the bot kept one, its branch.
-    since = (previous.branch_point or previous.branch) if previous is not None else None
+    since = (
+        (previous.branch_point or previous.staging_sha or previous.branch)
+        if previous is not None
+        else None
+    )
     source = ctx.integrations.source
     try:
         until = release.branch_point or source.head(release.branch)

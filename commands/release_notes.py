@@ -39,7 +39,10 @@ def as_mrkdwn(notes: ReleaseNotes, limit: int = 2500) -> str:
     """The notes for Slack in at most `limit` characters; cut ones point to the full list."""
     lines: list[str] = []
     if notes.remark:
-        lines.append(f"_{escape(notes.remark)}_")
+        remark = " ".join(notes.remark.split())
+        if len(remark) > limit // 2:  # said in part rather than cut away whole
+            remark = remark[: limit // 2 - 1] + "…"
+        lines.append(f"_{escape(remark)}_")
     if not notes.sections and not notes.remark:
         lines.append("_No pull requests were merged since the previous release._")
     shown = 0
@@ -142,6 +145,9 @@ def email(notes: ReleaseNotes, *, product: str = "the portal") -> Email:
             )
         text.append("")
         parts.append("</ul>")
+    if notes.changes > LISTED_LIMIT:
+        text.append(f"…and {notes.changes - LISTED_LIMIT} more.")
+        parts.append(f"<p>…and {notes.changes - LISTED_LIMIT} more.</p>")
     if _WEB_URL.fullmatch(notes.full_list_url):
         text.append(f"Every change: {notes.full_list_url}")
         parts.append(f'<p><a href="{html.escape(notes.full_list_url)}">Every change</a></p>')

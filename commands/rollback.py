@@ -17,6 +17,7 @@ from commands.live import in_production
 from commands.parser import Rollback
 from commands.production import announce_reaped, reap_expired_lock
 from commands.staging import record_on_github
+from commands.text import escape
 from commands.transitions import advance
 from integrations.ports import Deployment
 from release.audit import AuditAction
@@ -179,7 +180,7 @@ def _rollback_failed(
         uow.finish_deployment(int(job.data["deployment_row"]), outcome)
     uow.audit(BOT, AuditAction.ROLLBACK_FAILED, release.id, detail=what)
     ctx.conversation.announce(
-        f":rotating_light: The rollback of *{release.version}* failed: {what}. It stays "
+        f":rotating_light: The rollback of *{release.version}* failed: {escape(what)}. It stays "
         f"`{release.state}`. Check what production serves in Vercel before anything else; "
         f"`/release rollback {release.version}` tries again."
     )

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from commands.context import Context
+from commands.errors import incident_id
 from commands.jobs import Procedure, Result, Step, release_of
 from commands.regression import BOT, record_regression
 from commands.text import escape
@@ -68,6 +69,15 @@ def record_on_github(
     except IntegrationError as error:
         log.warning("could not record the %s deployment on GitHub: %s", environment, error)
         return {"github_error": str(error)}
+    except Exception as error:  # a surprise from the client: still never undoes a deploy
+        ref = incident_id()
+        log.error(
+            "recording the %s deployment on GitHub failed (ref %s)",
+            environment,
+            ref,
+            exc_info=error,
+        )
+        return {"github_error": f"an unexpected error (ref `{ref}` in the bot's log)"}
     return {}
 
 
@@ -97,7 +107,7 @@ def _on_staging(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -
         "record it with "
     )
     github = (
-        f" _(GitHub's Environments page was not updated: {result['github_error']})_"
+        f" _(GitHub's Environments page was not updated: {escape(result['github_error'])})_"
         if result.get("github_error")
         else ""
     )
@@ -163,7 +173,7 @@ def _staging_failed(
     if job.step in ("dispatch", "regression"):
         ctx.conversation.announce(
             f":warning: The regression workflow could not report on *{release.version}*: "
-            f"{what}. QA: run the suite and record it with `/release regression "
+            f"{escape(what)}. QA: run the suite and record it with `/release regression "
             f"{release.version} pass|fail <report-url>`."
         )
         return
@@ -171,7 +181,8 @@ def _staging_failed(
         return
     again = "hotfix" if release.kind == "hotfix" else "start"
     ctx.conversation.announce(
-        f":x: *{release.version}* could not reach staging: {what}. It stays `planned` and its "
+        f":x: *{release.version}* could not reach staging: {escape(what)}. It stays `planned` "
+        "and its "
         f"version is kept: once the cause is fixed, `/release {again} {release.version}` "
         f"retries from where it stopped, or `/release cancel {release.version} <reason>` "
         "drops it."

@@ -82,6 +82,9 @@ def refusal(name: str, doing: str, response: httpx.Response) -> IntegrationError
     what = f"{name} answered {status} when asked to {doing}" + (f": {said}" if said else "")
     if status == 429 or status >= 500 or _rate_limited(response):
         return TransientError(what, retry_after=retry_after(response))
+    if status == 403 and "rate limit" in said.lower():
+        # GitHub's secondary limit may come with no header at all: wait at least a minute.
+        return TransientError(what, retry_after=retry_after(response) or 60.0)
     return IntegrationError(what)
 
 

@@ -200,7 +200,7 @@ class JobRepository:
         """Go on with `step` after a step failed for good, for any instance to run now."""
         row = self._session.get_one(models.Job, job_id)
         row.step, row.attempts = step, 0
-        row.data = {**row.data, **data}
+        row.data = {k: v for k, v in {**row.data, **data}.items() if k != "waiting_since"}
         row.next_attempt_at = row.updated_at = self.timer_now()
         row.claimed_by = row.claimed_until = None
 

@@ -334,3 +334,19 @@ def test_vercel_refusing_the_promotion_fails_the_release_and_production_is_untou
         assert bot.rows("SELECT holder FROM deploy_locks")[0][0] is None
     finally:
         bot.stop()
+
+
+def test_a_promotion_refused_after_a_lost_answer_may_be_live_so_rollback_is_offered(
+    database_url: str, world: Outside
+) -> None:
+    bot = _start(database_url, world)
+    try:
+        _to_approved(bot, world)
+        world.vercel.fail_next("/promote/", status=500)  # (Vercel may have acted on it)
+        world.vercel.fail_next("/promote/", status=409)  # then the retry is refused
+        bot.run(MANAGER, "promote v1.4.0")
+        failed = bot.wait_said(":rotating_light: *v1.4.0* failed", timeout=30).text
+        assert "`/release rollback v1.4.0`" in failed
+        assert bot.rows("SELECT outcome FROM deployments") == [("unknown",)]
+    finally:
+        bot.stop()

@@ -53,6 +53,7 @@ def test_the_change_log_and_e_mail_list_at_most_a_hundred_changes() -> None:
     assert "…and 50 more: [the full list](https://github.com/acme/portal/pulls?q=" in entry
     mail = email(notes)
     assert mail.text.count("\n* ") == 100 and "Every change: https://github.com" in mail.text
+    assert "…and 50 more." in mail.text and "…and 50 more." in mail.html
 
 
 def test_a_link_that_is_not_http_is_shown_as_text() -> None:
@@ -76,6 +77,12 @@ def test_the_email_has_a_text_and_an_escaped_html_part() -> None:
     assert HOSTILE in mail.text
     assert "&lt;!channel&gt;" in mail.html and "<!channel>" not in mail.html
     assert mail.message_id == "<release-v1.4.0@release-bot>"
+
+
+def test_a_long_hotfix_reason_is_shown_in_part_not_dropped() -> None:
+    notes = ReleaseNotes("v1.4.1", remark="Hotfix of v1.4.0: " + "the share view leaks " * 200)
+    text = as_mrkdwn(notes, limit=2500)
+    assert text.startswith("_Hotfix of v1.4.0: the share view leaks") and len(text) <= 2500
 
 
 def test_a_remark_is_shown_when_no_notes_could_be_read() -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
-from integrations.ports import Deployment, Waiting
+from integrations.ports import Deployment, Email, Waiting
 from release.clock import FixedClock
 from tests.harness import IN_TUESDAY_WINDOW, MANAGER, QA, REPORT, REVIEWERS, Harness
 
@@ -159,4 +159,56 @@ def test_rollback_only_ever_steps_back_from_what_production_serves(database_url:
         ]
         assert deployment["v1.5.0"] not in bot.said()[-1]
     finally:
+        bot.stop()
+
+
+class HeldChangelog(DryRunSourceControl):
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.go = threading.Event()
+
+    def update_changelog(self, version: str, entry: str) -> None:
+        if version == "v1.5.0":
+            self.entered.set()
+            assert self.go.wait(30)
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+
+    def send(self, email: Email) -> None:
+        self.sent.append(email)
+
+
+def test_a_release_rolled_back_during_its_follow_up_is_not_mailed_or_bulletined(
+    database_url: str,
+) -> None:
+    source, mail = HeldChangelog(), Outbox()
+    integrations = Integrations(
+        source,
+        DryRunDeployer(),
+        DryRunSmokeTests(("asset upload",)),
+        mailer=mail,
+        support_channel="CSUPPORT",
+    )
+    bot = Harness.start(database_url, integrations=integrations)
+    try:
+        bot.released("v1.4.0")
+        bot.wait_said("*v1.4.0* follow-up")
+        bot.approved("v1.5.0")
+        bot.run(MANAGER, "promote v1.5.0")
+        bot.wait_said(":tada: *v1.5.0* is released")
+        assert source.entered.wait(10)  # the change log is being written
+        bot.run(MANAGER, "rollback")
+        bot.wait_said(":rewind: *v1.5.0* is rolled back", timeout=20)
+        source.go.set()
+        follow_up = bot.wait_said("*v1.5.0* follow-up", timeout=20).text
+        assert "the release notes e-mail is not sent (it is `rolled_back` now)" in follow_up
+        assert "the support bulletin is not posted (it is `rolled_back` now)" in follow_up
+        assert [m.subject for m in mail.sent] == ["Released: the portal v1.4.0"]
+        bulletins = bot.fake.channel_messages("CSUPPORT")
+        assert len(bulletins) == 1 and "v1.4.0 is live" in bulletins[0].text
+    finally:
+        source.go.set()
         bot.stop()

@@ -30,3 +30,11 @@ def test_a_retry_after_date_is_turned_into_seconds() -> None:
         "Vercel", "promote", _answer(429, **{"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
     )
     assert isinstance(error, TransientError) and error.retry_after == 0.0
+
+
+def test_a_secondary_rate_limit_without_headers_waits_a_minute() -> None:
+    answer = httpx.Response(
+        403, json={"message": "You have exceeded a secondary rate limit. Please wait."}
+    )
+    error = refusal("GitHub", "search pull requests", answer)
+    assert isinstance(error, TransientError) and error.retry_after == 60.0
