@@ -160,3 +160,24 @@ class Mailer(Protocol):
     def send(self, email: Email) -> None:
         """Send `email` to the release notes' recipients."""
         ...
+
+
+class FlagProvider(Protocol):
+    """Where flags take effect (LaunchDarkly); the bot's registry works without one."""
+
+    def create(self, key: str, description: str) -> None:
+        """A boolean flag, off; nothing if it exists already."""
+        ...
+
+    def scope(self, key: str, kind: str, value: str) -> None:
+        """On for its scope only: a tenant or a role (a targeting rule on the context's
+        `tenant` or `role` attribute), or a percentage of contexts (a rollout)."""
+        ...
+
+    def launch(self, key: str) -> None:
+        """On for everyone (the global launch)."""
+        ...
+
+    def remove(self, key: str) -> None:
+        """Archived: the code no longer reads it; nothing if it is archived already."""
+        ...

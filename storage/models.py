@@ -29,6 +29,8 @@ class Release(Base):
     branch_point: Mapped[str | None] = mapped_column(String(64))  # the commit it was cut from
     staging_deployment_id: Mapped[str | None] = mapped_column(String(128))
     staging_sha: Mapped[str | None] = mapped_column(String(64))  # the commit it was built from
+    fixes_release_id: Mapped[int | None]  # a hotfix: the release it fixes
+    answers_incident_id: Mapped[int | None]  # a hotfix: the incident it answers
     production_deployment_id: Mapped[str | None] = mapped_column(String(128))
     regression_passed: Mapped[bool] = mapped_column(default=False)
     started_by: Mapped[str] = mapped_column(String(32))
@@ -237,10 +239,12 @@ class Deployment(Base):
     deployment_id: Mapped[str | None] = mapped_column(String(128))
     url: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
     outcome: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed | unknown
     replaced: Mapped[str | None] = mapped_column(String(128))
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="promotion")  # promotion | rollback
+    answers_incident_id: Mapped[int | None]  # a rollback: the incident it answers
 
 
 class SeenRequest(Base):
@@ -260,3 +264,36 @@ class BotFact(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime]
+
+
+class Flag(Base):
+    """A feature flag in the registry: its scope, rollback plan and removal deadline."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    scope_kind: Mapped[str] = mapped_column(String(16))  # tenant | role | percentage
+    scope_value: Mapped[str] = mapped_column(String(64))
+    rollback_plan: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # scoped | launched | removed
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    launched_at: Mapped[datetime | None]
+    remove_by: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]
+    removed_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class Incident(Base):
+    """A production failure, tied to the release that caused it."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
+    summary: Mapped[str] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    resolved_at: Mapped[datetime | None]
