@@ -5,7 +5,14 @@ from __future__ import annotations
 from bot.settings import Settings
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
-from integrations.ports import Deployer, Mailer, RegressionSuite, SmokeTests, SourceControl
+from integrations.ports import (
+    Deployer,
+    FlagProvider,
+    Mailer,
+    RegressionSuite,
+    SmokeTests,
+    SourceControl,
+)
 
 
 def integrations(settings: Settings) -> Integrations:
@@ -61,6 +68,18 @@ def integrations(settings: Settings) -> Integrations:
             tuple(settings.release_notes_to),
             timeout=max(settings.integration_timeout_seconds, 30.0),
         )
+    flags: FlagProvider | None = None
+    if settings.launchdarkly_api_token is not None:
+        from integrations.launchdarkly import LaunchDarkly
+
+        assert settings.launchdarkly_project_key and settings.launchdarkly_environment_key
+        flags = LaunchDarkly(
+            settings.launchdarkly_api_token.get_secret_value(),
+            settings.launchdarkly_project_key,
+            settings.launchdarkly_environment_key,
+            api_url=settings.launchdarkly_api_url,
+            timeout=settings.integration_timeout_seconds,
+        )
     return Integrations(
         source,
         deployer,
@@ -70,4 +89,5 @@ def integrations(settings: Settings) -> Integrations:
         mailer=mailer,
         support_channel=settings.support_channel_id,
         dry=tuple(dry),
+        flags=flags,
     )

@@ -4,10 +4,14 @@ A failed delivery never changes a release: it is retried with backoff (honouring
 Slack's Retry-After) by whichever instance gets to it first, after a restart too. A
 message Slack refuses for good is marked undeliverable, logged with a reference, and
 shown by `/release status`.
+
+A file (`Outcome.upload`) goes out with `files_upload_v2`, and its failures are sorted
+the same way.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import logging
 import random
@@ -22,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.pump import Claimed, Pump
 from bot.views.review import review_message
 from commands.errors import incident_id
-from commands.outcome import ANNOUNCE, REPLY, REVIEW
+from commands.outcome import ANNOUNCE, REPLY, REVIEW, UPLOAD
 from commands.release_notes import as_mrkdwn
 from release.audit import AuditAction
 from release.records import ReleaseRecord
@@ -77,8 +81,9 @@ class Delivery(Pump):
     ) -> None:
         super().__init__("delivery", threads=threads, poll_seconds=poll_seconds)
         # One message is one call of at most the client's timeout (two for a review: a
-        # read, then the post), so a claim this long is never still needed when it lapses.
-        self._lease = timedelta(seconds=2 * timeout_seconds + 5)
+        # read, then the post; three for a file: ask for an upload URL, send the bytes,
+        # complete it), so a claim this long is never still needed when it lapses.
+        self._lease = timedelta(seconds=3 * timeout_seconds + 5)
         self._timeout = timeout_seconds
         self._sending: set[int] = set()
         self._store = store
@@ -125,6 +130,8 @@ class Delivery(Pump):
                     unfurl_links=False,
                     unfurl_media=False,
                 )
+            elif message.kind == UPLOAD:
+                self._upload(message.payload)
             else:
                 raise Undeliverable(f"unknown message kind {message.kind!r}")
         except Exception as error:
@@ -147,6 +154,29 @@ class Delivery(Pump):
             # Expired or used up (a late retry): say it with chat.postEphemeral instead.
         self._client.chat_postEphemeral(
             channel=payload["channel"], user=payload["user"], text=payload["text"]
+        )
+
+    def _upload(self, payload: dict[str, Any]) -> None:
+        """Share a file: files.getUploadURLExternal, a POST of its bytes to the URL that
+        gives, then files.completeUploadExternal, which shares it in the channel.
+
+        A failure at any step is sorted as a message's is, and a retry starts again from
+        the first step. A failure after the bytes were sent but before the completion
+        leaves an upload nobody completed: Slack never shares it and drops it, so it is
+        harmless. Only the completion shares the file; like a post whose answer was lost,
+        a completion Slack made but did not answer in time is made again.
+        (The bytes go to the absolute URL Slack gives, with the client's timeout, SSL and
+        proxy settings; the fake Slack gives one on its own server, so it is reached too.)
+        """
+        item: dict[str, Any] = {"filename": payload["filename"], "title": payload["title"]}
+        if "content_b64" in payload:
+            item["file"] = base64.b64decode(payload["content_b64"])
+        else:
+            item["content"] = str(payload["content"])
+        self._client.files_upload_v2(
+            channel=payload["channel"],
+            file_uploads=[item],
+            initial_comment=payload.get("comment") or None,
         )
 
     def _render_review(self, message: OutboxRecord) -> bool:

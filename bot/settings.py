@@ -114,6 +114,12 @@ class Settings(DatabaseSettings):
     integration_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     #: How often a build, a workflow run or a promotion is looked at while it runs.
     integration_poll_seconds: float = Field(default=15.0, ge=0.05, le=600)
+    launchdarkly_api_token: SecretStr | None = None
+    launchdarkly_project_key: str | None = None
+    launchdarkly_environment_key: str | None = None
+    launchdarkly_api_url: str = "https://app.launchdarkly.com"
+    #: A sprint, in days: a flag launched for everyone is removed within two.
+    sprint_days: int = Field(default=14, ge=1, le=60)
 
     @field_validator("release_timezone")
     @classmethod
@@ -163,7 +169,7 @@ class Settings(DatabaseSettings):
             raise ValueError("must be a workflow file name like regression.yml, or its id")
         return value
 
-    @field_validator("github_api_url", "vercel_api_url")
+    @field_validator("github_api_url", "vercel_api_url", "launchdarkly_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
@@ -266,6 +272,11 @@ class Settings(DatabaseSettings):
                 "VERCEL_TOKEN": self.vercel_token,
                 "VERCEL_PROJECT_ID": self.vercel_project_id,
             },
+            "LaunchDarkly": {
+                "LAUNCHDARKLY_API_TOKEN": self.launchdarkly_api_token,
+                "LAUNCHDARKLY_PROJECT_KEY": self.launchdarkly_project_key,
+                "LAUNCHDARKLY_ENVIRONMENT_KEY": self.launchdarkly_environment_key,
+            },
             "e-mail": {
                 "SMTP_URL": self.smtp_url,
                 "RELEASE_NOTES_FROM": self.release_notes_from,
@@ -336,6 +347,7 @@ class Settings(DatabaseSettings):
             ),
             dependency_upgrades=tuple(self.dependency_upgrades),
             deploy_lock_lease=timedelta(seconds=self.deploy_lock_lease_seconds),
+            sprint=timedelta(days=self.sprint_days),
         )
 
 

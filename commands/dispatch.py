@@ -5,18 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from commands import freezes, hotfix, lifecycle, production, regression, roles, rollback, status
+from commands import (
+    flags,
+    freezes,
+    hotfix,
+    incidents,
+    lifecycle,
+    production,
+    regression,
+    roles,
+    rollback,
+    status,
+)
 from commands import help as help_command
 from commands.context import Context
 from commands.parser import (
     Cancel,
     Check,
     Command,
+    FlagAdd,
+    FlagLaunch,
+    FlagList,
+    FlagRemove,
     FreezeAdd,
     FreezeCancel,
     FreezeList,
     Help,
     Hotfix,
+    IncidentOpen,
+    IncidentResolve,
     OpenReview,
     Promote,
     Regression,
@@ -47,6 +64,12 @@ HANDLERS: dict[type, Callable[[Context, Any], None]] = {
     RoleAdd: roles.add,
     RoleRemove: roles.remove,
     RoleList: roles.list_roles,
+    FlagAdd: flags.add,
+    FlagLaunch: flags.launch,
+    FlagRemove: flags.remove,
+    FlagList: flags.list_flags,
+    IncidentOpen: incidents.open_incident,
+    IncidentResolve: incidents.resolve_incident,
 }
 
 

@@ -23,6 +23,12 @@ _WHAT = {
     "freeze": "schedule a freeze with two weeks' notice (Release Manager; a Reliability "
     "Partner may give shorter notice), list freezes, cancel one",
     "role": "grant or revoke a role (Admin); list who holds what (anyone)",
+    "flag": "register a feature flag with its scope (a tenant: Admin or Agency; a role, "
+    "`role:qa`; or a percentage, `10%`) and rollback plan, launch it for everyone (removal "
+    "due two sprints later), remove it (Release Manager); list them, overdue ones marked "
+    "(anyone)",
+    "incident": "open an incident against the release that caused it, resolve it when "
+    "service is restored (Release Manager or Reliability Partner)",
     "help": "this list",
 }
 

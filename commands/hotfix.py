@@ -59,6 +59,11 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
             # (or, for a release recorded before that was kept, its branch).
             serving = uow.release(live)
             base = (serving.staging_sha or serving.branch) if serving else "main"
+            if serving is not None:
+                answers = uow.open_incidents(serving.id)
+                uow.link_hotfix(
+                    release.id, fixes=serving.id, answers=answers[-1].id if answers else None
+                )
             begin(uow, STAGE, release.id, ctx.actor, base=base)
     except Conflict:
         ctx.conversation.reply(f"{version} was started by someone else a moment ago.")

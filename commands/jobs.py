@@ -52,6 +52,7 @@ class Procedure:
 
 def release_of(uow: UnitOfWork, job: JobRecord, *, lock: bool = True) -> ReleaseRecord:
     """The release a job works on (locked, unless only read before a step's outside call)."""
+    assert job.release_id is not None  # (a release's procedure)
     release = uow.release_by_id(job.release_id, lock=lock)
     assert release is not None  # releases are never deleted
     return release
@@ -61,6 +62,8 @@ def release_of(uow: UnitOfWork, job: JobRecord, *, lock: bool = True) -> Release
 WAITING_SINCE = "waiting_since"
 
 
-def begin(uow: UnitOfWork, procedure: Procedure, release_id: int, actor: str, **data: Any) -> int:
+def begin(
+    uow: UnitOfWork, procedure: Procedure, release_id: int | None, actor: str, **data: Any
+) -> int:
     """Record a new job in the caller's transaction; it starts once that commits."""
     return uow.add_job(procedure.kind, release_id, actor=actor, step=procedure.first, data=data).id

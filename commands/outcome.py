@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,9 +10,11 @@ from typing import Any
 
 from storage.unit_of_work import Store, UnitOfWork
 
-ANNOUNCE, REPLY, REVIEW = "announce", "reply", "review"
+ANNOUNCE, REPLY, REVIEW, UPLOAD = "announce", "reply", "review", "upload"
 #: Slack shows about this much of a message's text; longer text is cut (see `fit`).
 MESSAGE_LIMIT = 4000
+#: The largest file `Outcome.upload` records: the outbox row holds it until Slack has it.
+UPLOAD_LIMIT = 5 * 1024 * 1024
 _MORE = "…\n_(cut to fit Slack; `/release status` has the rest)_"
 
 
@@ -100,6 +103,45 @@ class Outcome:
         )
 
     post_review = show_review
+
+    def upload(
+        self,
+        filename: str,
+        content: str = "",
+        *,
+        title: str,
+        comment: str = "",
+        channel: str | None = None,
+        binary: bytes | None = None,
+    ) -> None:
+        """Share a file in the release channel (or another one), after an optional comment.
+
+        `content` is text (a CSV or JSON export, sent as UTF-8); an image or other binary
+        file is given as `binary` instead and kept base64-encoded (`content_b64`) until it
+        is sent. Slack refuses an empty file, and the outbox will not hold a file over
+        `UPLOAD_LIMIT` bytes: both are refused here, with ValueError.
+        """
+        if not filename:
+            raise ValueError("an upload needs a file name")
+        size = len(binary) if binary is not None else len(content.encode())
+        if binary is not None and content:
+            raise ValueError("give an upload's content as text or as binary, not both")
+        if size == 0:
+            raise ValueError(f"{filename} is empty; Slack does not take empty files")
+        if size > UPLOAD_LIMIT:
+            raise ValueError(f"{filename} is {size} bytes; uploads are at most {UPLOAD_LIMIT}")
+        where = channel or self.channel_id
+        payload: dict[str, Any] = {
+            "channel": where,
+            "filename": filename,
+            "title": title or filename,
+            "comment": fit(comment, MESSAGE_LIMIT) if comment else "",
+        }
+        if binary is not None:
+            payload["content_b64"] = base64.b64encode(binary).decode("ascii")
+        else:
+            payload["content"] = content
+        self._record(Effect(UPLOAD, f"channel:{where}", payload))
 
     def _record(self, effect: Effect) -> None:
         if self._uow is not None:

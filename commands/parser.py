@@ -8,6 +8,7 @@ from datetime import date
 from typing import TypeVar
 
 from commands.text import MAX_TEXT, plain, too_long
+from release.flags import FlagScope
 from release.roles import Role
 from release.versions import Version, parse_version
 
@@ -113,6 +114,49 @@ class FreezeCancel:
 
 
 @dataclass(frozen=True)
+class FlagAdd:
+    key: str
+    scope: FlagScope
+    rollback_plan: str
+
+
+@dataclass(frozen=True)
+class FlagLaunch:
+    key: str
+
+
+@dataclass(frozen=True)
+class FlagRemove:
+    key: str
+
+
+@dataclass(frozen=True)
+class FlagList:
+    pass
+
+
+@dataclass(frozen=True)
+class IncidentOpen:
+    version: Version
+    summary: str
+
+
+@dataclass(frozen=True)
+class IncidentResolve:
+    incident_id: int
+
+
+@dataclass(frozen=True)
+class Metrics:
+    days: int = 30
+
+
+@dataclass(frozen=True)
+class AuditExport:
+    version: Version
+
+
+@dataclass(frozen=True)
 class Usage:
     """The input was not a command; `message` says what would have been."""
 
@@ -137,6 +181,14 @@ Command = (
     | FreezeAdd
     | FreezeList
     | FreezeCancel
+    | FlagAdd
+    | FlagLaunch
+    | FlagRemove
+    | FlagList
+    | IncidentOpen
+    | IncidentResolve
+    | Metrics
+    | AuditExport
 )
 
 USAGE: dict[str, str] = {
@@ -153,6 +205,11 @@ USAGE: dict[str, str] = {
     "freeze": "/release freeze add <YYYY-MM-DD> <YYYY-MM-DD> <reason>   ·   "
     "/release freeze list   ·   /release freeze cancel <id>",
     "role": "/release role add|remove @user <role>   ·   /release role list",
+    "flag": "/release flag add <key> <scope> <rollback plan>   ·   /release flag launch <key>"
+    "   ·   /release flag remove <key>   ·   /release flag list",
+    "incident": "/release incident open v1.4.0 <summary>   ·   /release incident resolve <id>",
+    "metrics": "/release metrics [30d|90d]",
+    "audit": "/release audit v1.4.0",
     "help": "/release help",
 }
 
@@ -249,6 +306,10 @@ def parse(text: str) -> Command | Usage:
         return _capped(Cancel(version, reason), reason)
     if name == "regression":
         return _parse_regression(args)
+    if name in ("flag", "incident", "metrics", "audit"):
+        from commands.insight_parser import parse_insight
+
+        return parse_insight(name, args)
     return Usage(
         f"`{words[0][:40]}` is not a `/release` command. Try `/release help` for the list."
     )

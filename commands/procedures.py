@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from commands.deploy import PROMOTE
+from commands.flags import FLAG
 from commands.jobs import Procedure
 from commands.regression import NOTES
 from commands.rollback import ROLLBACK
 from commands.staging import STAGE
 
-PROCEDURES: dict[str, Procedure] = {p.kind: p for p in (STAGE, NOTES, PROMOTE, ROLLBACK)}
+PROCEDURES: dict[str, Procedure] = {p.kind: p for p in (STAGE, NOTES, PROMOTE, ROLLBACK, FLAG)}

@@ -92,10 +92,12 @@ def rollback(ctx: Context, command: Rollback) -> None:
             lock_holder(job_id), release.version, ctx.actor, ctx.policy.deploy_lock_lease
         )
         assert taken.acquired  # the lock row is held and was free
+        answers = uow.open_incidents(release.id)
         if restored is not None:
             row = uow.start_deployment(
                 restored.id, "production", replaced=release.production_deployment_id, job_id=job_id
             )
+            uow.link_rollback(row, answers=answers[-1].id if answers else None)
             uow.merge_job_data(job_id, deployment_row=row)
         uow.audit(
             ctx.actor,
@@ -105,9 +107,10 @@ def rollback(ctx: Context, command: Rollback) -> None:
             restored_version=restored.version if restored else None,
         )
         what = f"*{restored.version}* (`{restore}`)" if restored else f"`{restore}`"
+        answering = f" It answers incident #{answers[-1].id}." if answers else ""
         ctx.conversation.announce(
             f":rewind: <@{ctx.actor}> is rolling back *{release.version}*: production goes back "
-            f"to {what}."
+            f"to {what}.{answering}"
         )
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from integrations.ports import Deployer, Mailer, RegressionSuite, SmokeTests, SourceControl
+from integrations.ports import (
+    Deployer,
+    FlagProvider,
+    Mailer,
+    RegressionSuite,
+    SmokeTests,
+    SourceControl,
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,8 @@ class Integrations:
     support_channel: str | None = None
     #: The integrations that run dry, named for people ("GitHub", "Vercel", …).
     dry: tuple[str, ...] = ()
+    #: Where flags take effect (LaunchDarkly); None: the registry only.
+    flags: FlagProvider | None = None
 
     @property
     def note(self) -> str:

@@ -55,13 +55,21 @@ class Api:
         ok: Collection[int] = (200, 201, 202, 204),
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Make one request; returns the response when its status is in `ok`.
 
-        `doing` says what the call was for, in a user's words ("create the release branch").
+        `doing` says what the call was for, in a user's words ("create the release branch");
+        `headers` add to (or override) the API's own for this request only.
         """
         try:
-            response = self._client.request(method, path, json=json, params=params)
+            response = self._client.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=dict(headers) if headers is not None else None,
+            )
         except httpx.TimeoutException:
             raise TransientError(
                 f"{self.name} did not answer within {self.timeout:g} s while trying to {doing}"

@@ -17,6 +17,16 @@ class AuditAction(StrEnum):
     COMMAND_CANCEL = "command.cancel"
     COMMAND_PROMOTE = "command.promote"
     COMMAND_ROLLBACK = "command.rollback"
+    COMMAND_AUDIT_EXPORT = "command.audit_export"
+    # Feature flags and incidents.
+    FLAG_ADDED = "flag.added"
+    FLAG_LAUNCHED = "flag.launched"
+    FLAG_REMOVED = "flag.removed"
+    FLAG_PROVIDER_FAILED = "flag.provider_failed"
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_RESOLVED = "incident.resolved"
+    # Retention: what was purged after 24 months.
+    RETENTION_PURGED = "retention.purged"
     # The release and its review.
     TRANSITION = "transition"
     SIGN_OFF = "sign_off"

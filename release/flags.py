@@ -36,7 +36,9 @@ class FlagScope:
     value: str  # a tenant, a role's name, or a whole percentage 1–100
 
     def __str__(self) -> str:
-        return f"{self.value}%" if self.kind is ScopeKind.PERCENTAGE else f"{self.kind} {self.value}"
+        return (
+            f"{self.value}%" if self.kind is ScopeKind.PERCENTAGE else f"{self.kind} {self.value}"
+        )
 
 
 def parse_scope(word: str) -> FlagScope | str:

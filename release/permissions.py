@@ -32,6 +32,11 @@ class Action(StrEnum):
     UNLOCK = "unlock"
     FORCE_UNLOCK = "force_unlock"
     ROLLBACK = "rollback"
+    FLAG_CHANGE = "flag_change"
+    FLAG_LIST = "flag_list"
+    INCIDENT = "incident"
+    METRICS = "metrics"
+    AUDIT_EXPORT = "audit_export"
     FREEZE_SCHEDULE = "freeze_schedule"
     FREEZE_SCHEDULE_SHORT_NOTICE = "freeze_schedule_short_notice"
     FREEZE_CANCEL = "freeze_cancel"
@@ -64,6 +69,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.UNLOCK: _RELEASE_MANAGER,
     Action.FORCE_UNLOCK: _RELEASE_MANAGER,
     Action.ROLLBACK: _RELEASE_MANAGER,
+    Action.FLAG_CHANGE: _RELEASE_MANAGER,
+    Action.FLAG_LIST: ANYONE,
+    # Whoever runs production: they open an incident, and say when service is restored.
+    Action.INCIDENT: frozenset({Role.RELEASE_MANAGER, Role.RELIABILITY}),
+    Action.METRICS: ANYONE,
+    # The compliance trail: the people who answer for it.
+    Action.AUDIT_EXPORT: frozenset({Role.RELEASE_MANAGER, Role.SECURITY, Role.RELIABILITY}),
     Action.FREEZE_SCHEDULE: frozenset({Role.RELEASE_MANAGER, Role.RELIABILITY}),
     # Less than 14 days' notice: see release.freezes.check_freeze, which words that refusal.
     Action.FREEZE_SCHEDULE_SHORT_NOTICE: frozenset({Role.RELIABILITY}),
@@ -90,6 +102,9 @@ _DOING: dict[Action, str] = {
     Action.UNLOCK: "clear the deploy lock",
     Action.FORCE_UNLOCK: "force-clear the deploy lock",
     Action.ROLLBACK: "roll back production",
+    Action.FLAG_CHANGE: "add, launch or remove a feature flag",
+    Action.INCIDENT: "open or resolve an incident",
+    Action.AUDIT_EXPORT: "export the audit trail",
     Action.FREEZE_SCHEDULE: "schedule a freeze",
     Action.FREEZE_SCHEDULE_SHORT_NOTICE: "schedule a short-notice freeze",
     Action.FREEZE_CANCEL: "cancel a freeze",

@@ -28,3 +28,5 @@ class Policy:
     dependency_upgrades: tuple[str, ...] = DEFAULT_DEPENDENCY_UPGRADES
     #: How long a production deploy lock lives without renewal before it may be reclaimed.
     deploy_lock_lease: timedelta = timedelta(minutes=5)
+    #: A sprint: a launched flag is removed within two of them.
+    sprint: timedelta = timedelta(days=14)

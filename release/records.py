@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from release.flags import FlagScope, FlagStatus
 from release.lifecycle import State
 from release.notes import ReleaseNotes
 from release.review import Decision, Review, SignOff
@@ -115,3 +116,32 @@ class LockOutcome:
     acquired: bool
     held_by: DeployLockRecord | None = None  # the live holder, when not acquired
     reclaimed_from: DeployLockRecord | None = None  # an expired holder that was replaced
+
+
+@dataclass(frozen=True)
+class FlagRecord:
+    id: int
+    key: str
+    scope: FlagScope
+    rollback_plan: str
+    status: FlagStatus
+    created_by: str
+    created_at: datetime
+    launched_at: datetime | None = None
+    remove_by: datetime | None = None
+    removed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    id: int
+    release_id: int
+    summary: str
+    opened_by: str
+    opened_at: datetime
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -30,7 +30,7 @@ def holding_job(holder: str) -> int | None:
 class JobRecord:
     id: int
     kind: str
-    release_id: int
+    release_id: int | None  # None: a job about no release (a feature flag)
     actor: str
     step: str
     status: str
@@ -71,7 +71,7 @@ class JobRepository:
     # -- jobs ---------------------------------------------------------------------
 
     def add_job(
-        self, kind: str, release_id: int, *, actor: str, step: str, data: dict[str, Any]
+        self, kind: str, release_id: int | None, *, actor: str, step: str, data: dict[str, Any]
     ) -> JobRecord:
         now = self.timer_now()
         row = models.Job(

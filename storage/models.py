@@ -29,7 +29,7 @@ class Release(Base):
     branch_point: Mapped[str | None] = mapped_column(String(64))  # the commit it was cut from
     staging_deployment_id: Mapped[str | None] = mapped_column(String(128))
     staging_sha: Mapped[str | None] = mapped_column(String(64))  # the commit it was built from
-    fixes_release_id: Mapped[int | None]  # a hotfix: the release it fixes
+    fixes_release_id: Mapped[int | None] = mapped_column(index=True)  # a hotfix: what it fixes
     answers_incident_id: Mapped[int | None]  # a hotfix: the incident it answers
     production_deployment_id: Mapped[str | None] = mapped_column(String(128))
     regression_passed: Mapped[bool] = mapped_column(default=False)
@@ -211,7 +211,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"), index=True)
     actor: Mapped[str] = mapped_column(String(32))
     step: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(
@@ -291,7 +291,7 @@ class Incident(Base):
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
     summary: Mapped[str] = mapped_column(Text)
     opened_by: Mapped[str] = mapped_column(String(32))
     opened_at: Mapped[datetime] = mapped_column(index=True)

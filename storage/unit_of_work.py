@@ -28,7 +28,9 @@ from release.records import (
 from storage import models
 from storage.cadence import CadenceRepository
 from storage.db import make_sessionmaker
+from storage.insight import InsightRepository
 from storage.jobs import JobRecord, JobRepository
+from storage.metrics import MetricsRepository
 from storage.outbox import OutboxRepository
 from storage.reviews import ReviewRepository, RoleRepository
 
@@ -101,7 +103,13 @@ class Store:
 
 
 class UnitOfWork(
-    ReviewRepository, RoleRepository, CadenceRepository, OutboxRepository, JobRepository
+    ReviewRepository,
+    RoleRepository,
+    CadenceRepository,
+    OutboxRepository,
+    JobRepository,
+    InsightRepository,
+    MetricsRepository,
 ):
     def __init__(self, session: Session, clock: Clock, timer: Clock) -> None:
         self._session = session
@@ -120,7 +128,7 @@ class UnitOfWork(
         self.has_work = True
 
     def add_job(
-        self, kind: str, release_id: int, *, actor: str, step: str, data: dict[str, Any]
+        self, kind: str, release_id: int | None, *, actor: str, step: str, data: dict[str, Any]
     ) -> JobRecord:
         self.has_work = True
         return super().add_job(kind, release_id, actor=actor, step=step, data=data)

@@ -8,6 +8,10 @@ Tests can also make it fail every way Slack does: an HTTP error status (`fail_ne
 `ok: false` answer (`fail_with`), a slow answer (`hang_next`), a dropped connection
 (`reset_next`), a lasting outage (`fail_always` / `heal`) and a message someone deleted
 (`delete_message`). Every call is recorded in `calls`, failed or not.
+
+Files arrive as `files_upload_v2` sends them: files.getUploadURLExternal gives an upload
+URL on this server, the bytes are POSTed there (faults name that step `UPLOAD`), and
+files.completeUploadExternal shares them; shared files are kept in `files`.
 """
 
 from __future__ import annotations
@@ -84,12 +88,32 @@ METHODS: dict[str, tuple[set[str], set[str]]] = {
             "markdown_text",
         },
     ),
+    "files.getUploadURLExternal": (
+        {"filename", "length"},
+        {"alt_txt", "filename", "length", "snippet_type"},
+    ),
+    "files.completeUploadExternal": (
+        {"files"},
+        {
+            "blocks",
+            "channel_id",
+            "channels",
+            "files",
+            "icon_emoji",
+            "icon_url",
+            "initial_comment",
+            "thread_ts",
+            "username",
+        },
+    ),
     "views.open": ({"view"}, {"trigger_id", "interactivity_pointer", "view"}),
     "views.update": ({"view"}, {"external_id", "hash", "view", "view_id"}),
 }
 
 T = TypeVar("T")
 TRIGGER_LIFETIME = 3.0  # seconds Slack honours a trigger_id for
+#: The POST of a file's bytes to its upload URL, as `calls` and the faults name it.
+UPLOAD = "upload"
 
 
 @dataclass
@@ -107,6 +131,30 @@ class Ephemeral:
     user: str
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class UploadedFile:
+    """A file shared in a channel: its bytes, and the comment it was shared with."""
+
+    channel: str
+    filename: str
+    title: str
+    content: bytes
+    comment: str = ""
+    id: str = ""
+    ts: str = ""  # when it was shared, in the same order as messages' ts
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+@dataclass
+class _PendingUpload:
+    filename: str
+    length: int
+    content: bytes | None = None  # None until its bytes are POSTed to the upload URL
 
 
 @dataclass
@@ -132,6 +180,7 @@ class _Reply:
     headers: dict[str, str]
     delay: float = 0.0
     reset: bool = False
+    text: str | None = None  # a plain-text body instead of the JSON payload
 
 
 def _http_fault(status: int, error: str | None, headers: dict[str, str] | None) -> _Fault:
@@ -166,6 +215,8 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], Message] = {}
         self.ephemerals: list[Ephemeral] = []
         self.views: list[OpenedView] = []
+        self.files: list[UploadedFile] = []
+        self._uploads: dict[str, _PendingUpload] = {}  # by file ID, until completed
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.events = 0  # bumps on everything the bot says; a console waits for quiet
         self._triggers: dict[str, tuple[str, float]] = {}
@@ -186,13 +237,16 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
-                reply = fake._handle(
-                    self.path,
-                    self.headers.get("Content-Type", ""),
-                    self.headers.get("Authorization", ""),
-                    raw,
-                )
+                raw = self.rfile.read(length)
+                if self.path.startswith("/upload/"):  # a file's bytes, as they are
+                    reply = fake._handle_upload(self.path.removeprefix("/upload/"), raw)
+                else:
+                    reply = fake._handle(
+                        self.path,
+                        self.headers.get("Content-Type", ""),
+                        self.headers.get("Authorization", ""),
+                        raw.decode(),
+                    )
                 stopped = reply.delay > 0 and fake._stopping.wait(reply.delay)
                 if reply.reset or stopped:  # an RST, with no HTTP response at all
                     self.close_connection = True
@@ -200,10 +254,13 @@ class FakeSlack:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
                     self.connection.close()
                     return
-                body = json.dumps(reply.payload).encode()
+                if reply.text is not None:
+                    body, kind = reply.text.encode(), "text/plain; charset=utf-8"
+                else:
+                    body, kind = json.dumps(reply.payload).encode(), "application/json"
                 with contextlib.suppress(ConnectionError):  # a client that gave up waiting
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", kind)
                     self.send_header("Content-Length", str(len(body)))
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
@@ -334,6 +391,11 @@ class FakeSlack:
         with self._lock:
             return [m for (c, _), m in self.messages.items() if c == channel]
 
+    def files_in(self, channel: str) -> list[UploadedFile]:
+        """The files shared in `channel`, oldest first."""
+        with self._lock:
+            return [f for f in self.files if f.channel == channel]
+
     def ephemerals_for(self, user: str) -> list[Ephemeral]:
         with self._lock:
             return [e for e in self.ephemerals if e.user == user]
@@ -390,6 +452,29 @@ class FakeSlack:
             with self._lock:
                 self._succeeded.add(index)
         return _Reply(status, payload, headers, fault.delay)
+
+    def _handle_upload(self, file_id: str, content: bytes) -> _Reply:
+        """The POST of a file's bytes to the URL files.getUploadURLExternal gave.
+
+        Slack answers it with HTTP 200 and a plain-text "OK - <length>"; the URL is its
+        own credential, so no token is asked for.
+        """
+        with self._lock:
+            index = len(self.calls)
+            self.calls.append((UPLOAD, {"file_id": file_id, "length": len(content)}))
+            fault = self._take_fault(UPLOAD) or _Fault()
+            if fault.payload is not None or fault.reset:
+                return _Reply(
+                    fault.status, fault.payload or {}, fault.headers, fault.delay, fault.reset
+                )
+            pending = self._uploads.get(file_id)
+            if pending is None:
+                return _Reply(404, {}, {}, fault.delay, text="Not Found")
+            pending.content = content
+            self._succeeded.add(index)
+            self.events += 1
+            self._lock.notify_all()
+        return _Reply(200, {}, {}, fault.delay, text=f"OK - {len(content)}")
 
     def _call(
         self, method: str, token: str, args: dict[str, Any]
@@ -485,6 +570,55 @@ class FakeSlack:
             )
         )
         return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
+
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        try:
+            length = int(args["length"])
+        except (TypeError, ValueError):
+            return {"ok": False, "error": "invalid_arguments"}
+        if length < 1:
+            return {"ok": False, "error": "missing_argument"}
+        file_id = f"F{next(self._ts):010d}"
+        self._uploads[file_id] = _PendingUpload(str(args["filename"]), length)
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        try:
+            items = args["files"] if isinstance(args["files"], list) else json.loads(args["files"])
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            return {"ok": False, "error": "invalid_arguments"}
+        uploads = [(i, self._uploads.get(str(i.get("id")))) for i in items]
+        if not items or any(u is None or u.content is None for _, u in uploads):
+            return {"ok": False, "error": "file_not_found"}
+        channels = [args["channel_id"]] if args.get("channel_id") else []
+        channels += [c for c in str(args.get("channels") or "").split(",") if c]
+        comment = str(args.get("initial_comment") or "")
+        shared = []
+        for item, upload in uploads:
+            assert upload is not None and upload.content is not None
+            del self._uploads[str(item["id"])]
+            title = str(item.get("title") or upload.filename)
+            created = int(time.time())
+            for channel in channels:  # none: the file stays private to the bot
+                ts = f"{created}.{next(self._ts):06d}"
+                self.files.append(
+                    UploadedFile(
+                        channel, upload.filename, title, upload.content, comment, item["id"], ts
+                    )
+                )
+            shared.append(
+                {
+                    "id": item["id"],
+                    "title": title,
+                    "name": upload.filename,
+                    "size": len(upload.content),
+                    "created": created,
+                    "user": self.bot_user_id,
+                }
+            )
+        return {"ok": True, "files": shared}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         trigger = self._triggers.pop(str(args.get("trigger_id")), None)

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.engine import make_url
 
-from bot.console.fake_slack import Message, OpenedView
+from bot.console.fake_slack import Message, OpenedView, UploadedFile
 from bot.console.local import CHANNEL_ID, LocalBot
 from bot.console.render import Control, mrkdwn, render_blocks
 from commands.timefmt import in_zone
@@ -127,6 +127,7 @@ class Console:
         self._seen_edits: dict[tuple[str, str], int] = {}
         self._seen_ephemerals = 0
         self._seen_views = 0
+        self._seen_files = 0
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -316,11 +317,22 @@ class Console:
     def show_news(self) -> None:
         fake = self.bot.fake
         fake.wait_quiet(strict=False)
-        for key, message in sorted(fake.messages.items(), key=lambda kv: kv[0][1]):
+        files = fake.files[self._seen_files :]
+        self._seen_files += len(files)
+        # New and edited messages, and newly shared files, in the order Slack took them.
+        news: list[tuple[str, tuple[str, str] | None, Message | UploadedFile, bool]] = [
+            (shared.ts, None, shared, False) for shared in files
+        ]
+        for key, message in fake.messages.items():
             seen = self._seen_edits.get(key)
             if seen is None or seen < message.edits:
                 self._seen_edits[key] = message.edits
-                self._message(key, message, edited=seen is not None)
+                news.append((key[1], key, message, seen is not None))
+        for _, where, item, edited in sorted(news, key=lambda new: new[0]):
+            if isinstance(item, UploadedFile):
+                self._file(item)
+            elif where is not None:
+                self._message(where, item, edited=edited)
         all_count = len(fake.ephemerals)
         for ephemeral in fake.ephemerals[self._seen_ephemerals : all_count]:
             if ephemeral.user == self.user:
@@ -355,6 +367,13 @@ class Console:
         else:
             for line in mrkdwn(message.text, self.name_of).split("\n"):
                 self.say("  " + line)
+
+    def _file(self, shared: UploadedFile) -> None:
+        self.say(f"\n#{self.name_of(shared.channel)} · release-bot")
+        for line in mrkdwn(shared.comment, self.name_of).split("\n") if shared.comment else []:
+            self.say("  " + line)
+        title = f" — {shared.title}" if shared.title != shared.filename else ""
+        self.say(f"  📎 {shared.filename} ({_size(shared.size)}){title}")
 
     def _ephemeral(self, text: str) -> None:
         self.say("\n(only visible to you) release-bot")
@@ -403,6 +422,15 @@ class Console:
                 continue
             self.show_news()
             return
+
+
+def _size(size: int) -> str:
+    """A file's size as Slack shows it: 532 B, 1.2 kB, 3.4 MB."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
 class _Terminal:

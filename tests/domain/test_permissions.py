@@ -39,6 +39,11 @@ EXPECTED: dict[Action, frozenset[Role]] = {
     Action.UNLOCK: frozenset({RM}),
     Action.FORCE_UNLOCK: frozenset({RM}),
     Action.ROLLBACK: frozenset({RM}),
+    Action.FLAG_CHANGE: frozenset({RM}),
+    Action.FLAG_LIST: ANYONE,
+    Action.INCIDENT: frozenset({RM, Role.RELIABILITY}),
+    Action.METRICS: ANYONE,
+    Action.AUDIT_EXPORT: frozenset({RM, Role.SECURITY, Role.RELIABILITY}),
     Action.FREEZE_SCHEDULE: frozenset({RM, REL}),
     Action.FREEZE_SCHEDULE_SHORT_NOTICE: frozenset({REL}),
     Action.FREEZE_CANCEL: frozenset({RM, REL}),
@@ -117,6 +122,7 @@ def test_holding_several_roles_counts_any_of_them() -> None:
         (Action.UNLOCK, "clear the deploy lock", "release_manager"),
         (Action.FORCE_UNLOCK, "force-clear the deploy lock", "release_manager"),
         (Action.ROLLBACK, "roll back production", "release_manager"),
+        (Action.FLAG_CHANGE, "add, launch or remove a feature flag", "release_manager"),
     ],
 )
 def test_a_release_manager_refusal_says_how_to_get_the_role(

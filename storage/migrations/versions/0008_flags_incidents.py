@@ -55,9 +55,14 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("answers_incident_id", sa.Integer, nullable=True))
     op.create_index("ix_deployments_finished_at", "deployments", ["finished_at"])
+    with op.batch_alter_table("jobs") as batch:
+        # A flag's job (LaunchDarkly) belongs to no release.
+        batch.alter_column("release_id", existing_type=sa.Integer, nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.alter_column("release_id", existing_type=sa.Integer, nullable=False)
     op.drop_index("ix_deployments_finished_at", "deployments")
     with op.batch_alter_table("deployments") as batch:
         batch.drop_column("answers_incident_id")
