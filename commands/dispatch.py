@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from commands import (
+    audit_export,
     flags,
     freezes,
     hotfix,
     incidents,
     lifecycle,
+    metrics,
     production,
     regression,
     roles,
@@ -20,6 +22,7 @@ from commands import (
 from commands import help as help_command
 from commands.context import Context
 from commands.parser import (
+    AuditExport,
     Cancel,
     Check,
     Command,
@@ -34,6 +37,7 @@ from commands.parser import (
     Hotfix,
     IncidentOpen,
     IncidentResolve,
+    Metrics,
     OpenReview,
     Promote,
     Regression,
@@ -70,6 +74,8 @@ HANDLERS: dict[type, Callable[[Context, Any], None]] = {
     FlagList: flags.list_flags,
     IncidentOpen: incidents.open_incident,
     IncidentResolve: incidents.resolve_incident,
+    Metrics: metrics.metrics,
+    AuditExport: audit_export.export,
 }
 
 

@@ -27,6 +27,10 @@ _WHAT = {
     "`role:qa`; or a percentage, `10%`) and rollback plan, launch it for everyone (removal "
     "due two sprints later), remove it (Release Manager); list them, overdue ones marked "
     "(anyone)",
+    "metrics": "deployment frequency, change failure rate, time to restore, lead time and flag "
+    "lifetime over 30 or 90 days, each against its target (anyone)",
+    "audit": "the release's whole audit trail and artefacts as CSV and JSON files (Release "
+    "Manager, Security, Reliability Partner)",
     "incident": "open an incident against the release that caused it, resolve it when "
     "service is restored (Release Manager or Reliability Partner)",
     "help": "this list",

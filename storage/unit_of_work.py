@@ -273,6 +273,28 @@ class UnitOfWork(
             for e, version in reversed(rows)
         ]
 
+    def trail(self, release_id: int) -> list[AuditEntry]:
+        """Every audit event of a release, oldest first."""
+        return self.history(release_id, limit=1_000_000)
+
+    def artefacts(self, release_id: int) -> list[dict[str, Any]]:
+        rows = self._session.scalars(
+            select(models.Artefact)
+            .where(models.Artefact.release_id == release_id)
+            .order_by(models.Artefact.id)
+        )
+        return [
+            {
+                "kind": r.kind,
+                "outcome": r.outcome,
+                "url": r.url,
+                "recorded_by": r.recorded_by,
+                "recorded_at": r.recorded_at.isoformat(),
+                "details": dict(r.details),
+            }
+            for r in rows
+        ]
+
 
 def _release(row: models.Release) -> ReleaseRecord:
     return ReleaseRecord(

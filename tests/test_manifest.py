@@ -20,4 +20,13 @@ def test_manifest_is_valid_and_declares_what_the_bot_uses() -> None:
     assert command["should_escape"] is True  # mentions arrive as <@U123|name>
     assert command["url"].endswith("/slack/events")
     assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write"}
+    # files:write for the audit export and the digest's chart.
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "files:write",
+    }
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["bot_events"] == ["app_home_opened"]
+    assert events["request_url"].endswith("/slack/events")
