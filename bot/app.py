@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners import actions, commands, views
+from bot.listeners import actions, commands, events, views
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -48,4 +48,5 @@ def build_app(
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
+    events.register(app, services)
     return app

@@ -15,6 +15,7 @@ import base64
 import http.client
 import logging
 import random
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.pump import Claimed, Pump
 from bot.views.review import review_message
 from commands.errors import incident_id
-from commands.outcome import ANNOUNCE, REPLY, REVIEW, UPLOAD
+from commands.outcome import ANNOUNCE, HOME, HOMES, REPLY, REVIEW, UPLOAD
 from commands.release_notes import as_mrkdwn
 from release.audit import AuditAction
 from release.records import ReleaseRecord
@@ -78,6 +79,7 @@ class Delivery(Pump):
         threads: int = 4,
         poll_seconds: float = 1.0,
         timeout_seconds: float = 10,
+        home: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         super().__init__("delivery", threads=threads, poll_seconds=poll_seconds)
         # One message is one call of at most the client's timeout (two for a review: a
@@ -89,6 +91,7 @@ class Delivery(Pump):
         self._store = store
         self._client = client  # no retry handlers: retries are this module's, per message
         self._instance = instance
+        self._home = home  # renders the Home tab from the database
         store.after_commit(self.wake)
 
     def claim(self, busy: set[str], room: int) -> Claimed:
@@ -132,6 +135,12 @@ class Delivery(Pump):
                 )
             elif message.kind == UPLOAD:
                 self._upload(message.payload)
+            elif message.kind == HOME:
+                self._publish_homes([str(message.payload["user"])])
+            elif message.kind == HOMES:
+                with self._store.transaction() as uow:
+                    viewers = uow.home_viewers()
+                self._publish_homes(viewers)
             else:
                 raise Undeliverable(f"unknown message kind {message.kind!r}")
         except Exception as error:
@@ -155,6 +164,15 @@ class Delivery(Pump):
         self._client.chat_postEphemeral(
             channel=payload["channel"], user=payload["user"], text=payload["text"]
         )
+
+    def _publish_homes(self, users: list[str]) -> None:
+        """The Home tab as the database has it now, for each user (publishing is idempotent,
+        so a retry after a failure part way through publishes them all again)."""
+        if self._home is None or not users:
+            return
+        view = self._home()
+        for user in users:
+            self._client.views_publish(user_id=user, view=view)
 
     def _upload(self, payload: dict[str, Any]) -> None:
         """Share a file: files.getUploadURLExternal, a POST of its bytes to the URL that

@@ -9,6 +9,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -119,6 +121,16 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
+def render_home(services: Services) -> dict[str, Any]:
+    """The Home tab as the database has it now."""
+    from bot.views.home import home_view
+    from commands.home import home_facts
+
+    with services.store.transaction() as uow:
+        facts = home_facts(uow, services.policy, services.clock.now())
+    return home_view(facts, services.policy.schedule.windows.zone)
+
+
 def _integrations(settings: Settings) -> Integrations:
     """The configured integrations; a rehearsal's slow dry run when asked for one."""
     if settings.dry_run_deploy_seconds or settings.dry_run_step_seconds:
@@ -187,6 +199,7 @@ def build_runtime(
         services.instance,
         threads=8,
         timeout_seconds=settings.slack_timeout_seconds,
+        home=partial(render_home, services),
     )
     jobs = JobRunner(
         store,

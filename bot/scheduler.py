@@ -17,7 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.services import Services
 from commands.production import announce_reaped, reap_expired_lock
-from commands.scheduled import compose
+from commands.scheduled import attach, compose
 from release.audit import AuditAction
 from release.schedule import DuePost, due_posts
 
@@ -107,6 +107,7 @@ class Ticker:
             if not claimed:
                 return False
             ctx.conversation.announce(compose(uow, ctx, post, now, late=late))
+            attach(uow, ctx, post, now)  # the weekly chart: after the post, in its transaction
             uow.mark_post_sent(
                 post.kind.value, post.key, post.due, instance=services.instance, late=late
             )

@@ -11,6 +11,8 @@ from typing import Any
 from storage.unit_of_work import Store, UnitOfWork
 
 ANNOUNCE, REPLY, REVIEW, UPLOAD = "announce", "reply", "review", "upload"
+#: One person's Home tab; every viewer's (recorded by the storage layer on a change).
+HOME, HOMES = "home", "homes"
 #: Slack shows about this much of a message's text; longer text is cut (see `fit`).
 MESSAGE_LIMIT = 4000
 #: The largest file `Outcome.upload` records: the outbox row holds it until Slack has it.
@@ -103,6 +105,10 @@ class Outcome:
         )
 
     post_review = show_review
+
+    def show_home(self, user_id: str) -> None:
+        """Publish `user_id`'s Home tab, rendered from the database when it is sent."""
+        self._record(Effect(HOME, f"home:{user_id}", {"user": user_id}))
 
     def upload(
         self,

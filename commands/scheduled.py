@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from commands.context import Context
+from commands.digest import CHART_FILENAME, CHART_TITLE, chart_png, digest_text, weekly_series
 from commands.freezes import describe as describe_freeze
 from commands.timefmt import in_zone
 from release.freezes import freeze_at
@@ -13,6 +15,8 @@ from release.records import ReleaseRecord
 from release.review_status import ReviewStatus
 from release.schedule import DuePost, PostKind
 from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 def compose(uow: UnitOfWork, ctx: Context, post: DuePost, now: datetime, *, late: bool) -> str:
@@ -31,6 +35,26 @@ def compose(uow: UnitOfWork, ctx: Context, post: DuePost, now: datetime, *, late
             "running.)_\n" + text
         )
     return text
+
+
+def attach(uow: UnitOfWork, ctx: Context, post: DuePost, now: datetime) -> None:
+    """Share what goes with the post, just after it and in its transaction: the weekly chart.
+
+    A chart that cannot be drawn does not hold back the post (it would be retried, and
+    fail, every tick until the post expires): the post goes out and says so.
+    """
+    if post.kind is not PostKind.WEEKLY:
+        return
+    series = weekly_series(uow, now, sprint=ctx.policy.sprint)
+    try:
+        png = chart_png(series, ctx.zone)
+        ctx.conversation.upload(CHART_FILENAME, binary=png, title=CHART_TITLE, comment="")
+    except Exception:
+        log.exception("could not draw the weekly chart")
+        ctx.conversation.announce(
+            "_(The 12-week chart could not be drawn this week; `/release metrics 90d` has "
+            "the numbers.)_"
+        )
 
 
 def _needs(uow: UnitOfWork, release: ReleaseRecord) -> str:
@@ -108,13 +132,13 @@ def _weekly(uow: UnitOfWork, ctx: Context, post: DuePost, now: datetime) -> str:
         for r in uow.releases()
         if r.production_deployment_id is not None and r.updated_at >= since
     ]
-    return (
+    head = (
         ":bar_chart: *Weekly release report*\n"
         f"Production deploys in the last 7 days: {len(deployed)} (target: at least 2 a week)"
         + (f": {', '.join(r.version for r in deployed)}" if deployed else "")
-        + ".\nOverdue feature flags and the full delivery metrics join this post when the "
-        "flag registry and metrics arrive."
+        + "."
     )
+    return digest_text(uow, ctx, head, now)
 
 
 def _monthly(_uow: UnitOfWork, ctx: Context, _post: DuePost, _now: datetime) -> str:

@@ -32,6 +32,7 @@ class InsightRepository:
         )
         self._session.add(row)
         self._session.flush()
+        self.homes_stale()
         return _flag(row)
 
     def flag(self, key: str, *, lock: bool = False) -> FlagRecord | None:
@@ -57,6 +58,7 @@ class InsightRepository:
             remove_by,
         )
         self._session.flush()
+        self.homes_stale()
         return _flag(row)
 
     def remove_flag(self, key: str, *, by: str) -> FlagRecord:
@@ -64,7 +66,40 @@ class InsightRepository:
         assert row is not None
         row.status, row.removed_at, row.removed_by = FlagStatus.REMOVED.value, self.now(), by
         self._session.flush()
+        self.homes_stale()
         return _flag(row)
+
+    # -- the App Home tab ------------------------------------------------------------
+
+    def open_home(self, user_id: str) -> None:
+        """Remember that `user_id` looks at the Home tab: it is republished on changes."""
+        name = f"home:{user_id}"[:64]
+        if self._session.get(models.BotFact, name) is None:
+            self._session.add(models.BotFact(name=name, at=self.now()))
+
+    def home_viewers(self) -> list[str]:
+        names = self._session.scalars(
+            select(models.BotFact.name).where(models.BotFact.name.like("home:%"))
+        )
+        return [n.removeprefix("home:") for n in names]
+
+    def homes_stale(self) -> None:
+        """Something the Home tab shows changed: republish every viewer's tab after commit
+        (one pending refresh is enough; one already being sent may show the old state)."""
+        if not self.home_viewers():
+            return
+        pending = self._session.scalar(
+            select(models.OutboxMessage.id).where(
+                models.OutboxMessage.kind == "homes",
+                models.OutboxMessage.status == "pending",
+                models.OutboxMessage.claimed_by.is_(None),
+            )
+        )
+        if pending is None:
+            self.add_message("homes", "homes", {})
+
+    def add_message(self, lane: str, kind: str, payload: dict[str, object]) -> None:
+        raise NotImplementedError
 
     # -- incidents ------------------------------------------------------------------
 

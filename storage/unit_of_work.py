@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from release.audit import AuditAction
 from release.clock import Clock, SystemClock
+from release.freezes import Freeze
 from release.lifecycle import State
 from release.notes import ReleaseNotes
 from release.records import (
@@ -175,6 +176,7 @@ class UnitOfWork(
         )
         self._session.add(row)
         self._session.flush()
+        self.homes_stale()
         return _release(row)
 
     def _changed(self, version: str) -> models.Release:
@@ -188,7 +190,20 @@ class UnitOfWork(
         row = self._changed(version)
         row.state = state.value
         self._session.flush()
+        self.homes_stale()
         return _release(row)
+
+    def add_freeze(
+        self, starts: datetime, ends: datetime, reason: str, *, short_notice: bool, by: str
+    ) -> Freeze:
+        freeze = super().add_freeze(starts, ends, reason, short_notice=short_notice, by=by)
+        self.homes_stale()
+        return freeze
+
+    def cancel_freeze(self, freeze_id: int, *, by: str) -> Freeze | None:
+        freeze = super().cancel_freeze(freeze_id, by=by)
+        self.homes_stale()
+        return freeze
 
     def set_regression(
         self, version: str, *, passed: bool, staging_deployment_id: str, staging_sha: str = ""

@@ -107,6 +107,7 @@ METHODS: dict[str, tuple[set[str], set[str]]] = {
         },
     ),
     "views.open": ({"view"}, {"trigger_id", "interactivity_pointer", "view"}),
+    "views.publish": ({"user_id", "view"}, {"user_id", "view", "hash"}),
     "views.update": ({"view"}, {"external_id", "hash", "view", "view_id"}),
 }
 
@@ -215,6 +216,7 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], Message] = {}
         self.ephemerals: list[Ephemeral] = []
         self.views: list[OpenedView] = []
+        self.homes: dict[str, dict[str, Any]] = {}  # each user's published Home tab
         self.files: list[UploadedFile] = []
         self._uploads: dict[str, _PendingUpload] = {}  # by file ID, until completed
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -619,6 +621,16 @@ class FakeSlack:
                 }
             )
         return {"ok": True, "files": shared}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
+        if view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        blocks = view.get("blocks") or []
+        if len(blocks) > 100:  # Slack's limit for a view
+            return {"ok": False, "error": "invalid_blocks"}
+        self.homes[str(args["user_id"])] = view
+        return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **view}}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         trigger = self._triggers.pop(str(args.get("trigger_id")), None)

@@ -67,6 +67,19 @@ class SlackSimulator:
         }
         return self.signed_post(urlencode(form))
 
+    def event(self, user_id: str, event_type: str, **fields: Any) -> httpx.Response:
+        """An Events API callback, signed, as Slack sends `app_home_opened` and the like."""
+        body = {
+            "token": "deprecated-verification-token",
+            "team_id": self.fake.team_id,
+            "api_app_id": "ACONSOLE",
+            "type": "event_callback",
+            "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "event": {"type": event_type, "user": user_id, **fields},
+        }
+        return self.signed_post(json.dumps(body), "application/json")
+
     def _interactive(self, payload: dict[str, Any]) -> httpx.Response:
         return self.signed_post(urlencode({"payload": json.dumps(payload)}))
 

@@ -1,0 +1,71 @@
+"""The App Home tab: what each release still needs, windows, freezes, flags and metrics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from release.clock import FixedClock
+from tests.harness import IN_TUESDAY_WINDOW, MANAGER, QA, Harness
+
+
+def _text(view: dict[str, Any]) -> str:
+    parts = []
+    for block in view["blocks"]:
+        text = block.get("text")
+        if isinstance(text, dict):
+            parts.append(text["text"])
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and "text" in element:
+                parts.append(element["text"])
+    return "\n".join(parts)
+
+
+def test_the_home_tab_shows_the_state_of_releases_and_follows_changes(
+    database_url: str,
+) -> None:
+    clock = FixedClock(IN_TUESDAY_WINDOW)
+    bot = Harness.start(database_url, clock=clock)
+    try:
+        bot.cast()
+        response = bot.sim.event(QA, "app_home_opened", tab="home")
+        assert response.status_code == 200
+        home = bot.fake.wait_for(lambda: bot.fake.homes.get(QA))
+        text = _text(home)
+        assert home["type"] == "home"
+        assert "No release is open." in text
+        assert "*In production*: nothing yet" in text
+        assert "A release window is open until Tue 24 Nov 2026 12:00 AEST." in text
+        assert "*Delivery, last 30 days*" in text and "Deployment frequency" in text
+
+        bot.run(MANAGER, "start v1.4.0")
+        bot.wait_said("*v1.4.0* is on staging")
+        bot.fake.wait_for(lambda: "*v1.4.0* `staging`" in _text(bot.fake.homes[QA]))
+        assert "waiting for QA to record the staging regression" in _text(bot.fake.homes[QA])
+
+        bot.run(MANAGER, "flag add share-v2 Agency turn it off")
+        bot.run(MANAGER, "flag launch share-v2")
+        bot.wait_said("launched `share-v2`")
+        clock.advance(timedelta(days=30))
+        bot.run(MANAGER, "freeze add 2027-02-01 2027-02-03 agency summit")
+        bot.wait_said(":snowflake: Freeze")
+        home = bot.fake.wait_for(
+            lambda: (h := bot.fake.homes[QA]) and "*Freezes ahead*" in _text(h) and h
+        )
+        text = _text(home)
+        assert "agency summit" in text
+        assert "*Flags past their removal deadline*" in text and "`share-v2`" in text
+        assert len(home["blocks"]) <= 100
+        assert bot.fake.count("views.publish") >= 3
+    finally:
+        bot.stop()
+
+
+def test_a_home_opened_for_messages_publishes_nothing(database_url: str) -> None:
+    bot = Harness.start(database_url)
+    try:
+        bot.sim.event(QA, "app_home_opened", tab="messages")
+        bot.fake.wait_quiet()
+        assert bot.fake.homes == {} and bot.fake.count("views.publish") == 0
+    finally:
+        bot.stop()
