@@ -20,6 +20,7 @@ from commands.production import announce_reaped, reap_expired_lock
 from commands.scheduled import attach, compose
 from release.audit import AuditAction
 from release.schedule import DuePost, due_posts
+from storage.retention import purge_expired_rows
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class Ticker:
             seconds=self.interval.total_seconds(),
             next_run_time=datetime.now(UTC),  # at start-up: catch up on anything missed
             id="tick",
+        )
+        self._scheduler.add_job(  # job_defaults: coalesced, one at a time, never dropped late
+            self.purge, "interval", hours=1, next_run_time=datetime.now(UTC), id="retention"
         )
         self._scheduler.start()
 
@@ -82,6 +86,13 @@ class Ticker:
             except Exception:
                 log.exception("scheduled post %s %s not sent; it is retried", post.kind, post.key)
         return sent
+
+    def purge(self) -> None:
+        """Purge audit rows and artefacts past retention; a refusal is only logged."""
+        try:
+            purge_expired_rows(self.services.store)
+        except Exception:
+            log.exception("could not purge expired audit rows and artefacts; retried next hour")
 
     def _reap(self) -> None:
         ctx = self.services.context(BOT)

@@ -33,6 +33,7 @@ from storage.insight import InsightRepository
 from storage.jobs import JobRecord, JobRepository
 from storage.metrics import MetricsRepository
 from storage.outbox import OutboxRepository
+from storage.retention import RetentionRepository
 from storage.reviews import ReviewRepository, RoleRepository
 
 
@@ -111,6 +112,7 @@ class UnitOfWork(
     JobRepository,
     InsightRepository,
     MetricsRepository,
+    RetentionRepository,
 ):
     def __init__(self, session: Session, clock: Clock, timer: Clock) -> None:
         self._session = session

@@ -159,7 +159,7 @@ def test_release_bot_migrate_brings_a_new_database_to_the_newest_schema(tmp_path
     assert {"releases", "reviews", "sign_offs", "freezes", "deploy_locks", "scheduled_posts"} <= (
         tables
     )
-    assert head == "0009"
+    assert head == "0010"
 
 
 def test_the_example_env_file_starts_the_bot_quietly_in_http_mode(tmp_path: Path) -> None:
