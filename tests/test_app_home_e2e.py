@@ -49,9 +49,12 @@ def test_the_home_tab_shows_the_state_of_releases_and_follows_changes(
         clock.advance(timedelta(days=30))
         bot.run(MANAGER, "freeze add 2027-02-01 2027-02-03 agency summit")
         bot.wait_said(":snowflake: Freeze")
-        home = bot.fake.wait_for(
-            lambda: (h := bot.fake.homes[QA]) and "*Freezes ahead*" in _text(h) and h
-        )
+
+        def frozen() -> dict[str, Any] | None:
+            home = bot.fake.homes[QA]
+            return home if "*Freezes ahead*" in _text(home) else None
+
+        home = bot.fake.wait_for(frozen)
         text = _text(home)
         assert "agency summit" in text
         assert "*Flags past their removal deadline*" in text and "`share-v2`" in text

@@ -7,6 +7,7 @@ import io
 import json
 from datetime import timedelta
 
+from bot.console.fake_slack import UploadedFile
 from bot.console.local import CHANNEL_ID
 from tests.harness import MANAGER, QA, RELIABILITY, SECURITY, Harness
 
@@ -49,9 +50,12 @@ def test_the_audit_export_uploads_the_whole_trail_as_csv_and_json(database_url: 
             "WHERE r.version = 'v1.4.0'"
         )[0][0]
         bot.run(SECURITY, "audit v1.4.0")
-        files = bot.fake.wait_for(
-            lambda: len(bot.fake.files_in(CHANNEL_ID)) == 2 and bot.fake.files_in(CHANNEL_ID)
-        )
+
+        def both() -> list[UploadedFile] | None:
+            files = bot.fake.files_in(CHANNEL_ID)
+            return files if len(files) == 2 else None
+
+        files = bot.fake.wait_for(both)
         by_name = {f.filename: f for f in files}
         rows = list(csv.reader(io.StringIO(by_name["audit-v1.4.0.csv"].content.decode())))
         assert rows[0] == ["at", "actor", "action", "details"]
