@@ -26,7 +26,6 @@ def metrics(ctx: Context, command: Metrics) -> None:
 def report(measured: DeliveryMetrics, days: int) -> str:
     lines = [f"*Delivery metrics, last {days} days*"]
     for verdict in verdicts(measured):
-        lines.append(
-            f"{MARK[verdict.met]} *{verdict.name}*: {verdict.shown} (target: {verdict.target})"
-        )
+        target = "no target" if verdict.target == "no target" else f"target: {verdict.target}"
+        lines.append(f"{MARK[verdict.met]} *{verdict.name}*: {verdict.shown} ({target})")
     return "\n".join(lines)

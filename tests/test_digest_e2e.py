@@ -274,7 +274,7 @@ def test_the_weekly_post_is_the_digest_and_the_chart_follows_it(bot: Harness) ->
         ":x: *Deployment frequency*: 0.7 a week (3 deploys in 30 days) (target: ≥ 2 a week)",
         ":x: *Change failure rate*: 33.3 % (1 of 3) (target: < 15 %)",
         ":x: *Mean time to restore*: 7 d (1 restored) (target: ≤ 1 h)",
-        ":heavy_minus_sign: *Lead time*: 3 d 9 h (target: no target)",
+        ":heavy_minus_sign: *Lead time*: 3 d 9 h (no target)",
         ":heavy_minus_sign: *Flag lifetime*: no flag removed (target: ≤ 28 d (2 sprints))",
         ":x: *Overdue flags*: 1 (target: 0)",
         "*Overdue feature flags* (1)",

@@ -34,6 +34,10 @@ _EMOJI = {
     ":bar_chart:": "📊",
     ":wrench:": "🔧",
     ":sunny:": "☀️",
+    ":heavy_minus_sign:": "➖",
+    ":triangular_flag_on_post:": "🚩",
+    ":rewind:": "⏪",
+    ":mega:": "📣",
 }
 
 

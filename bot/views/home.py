@@ -61,7 +61,11 @@ def home_view(facts: HomeFacts, zone: ZoneInfo) -> dict[str, Any]:
         blocks.append(_section("\n".join(lines)))
     blocks.append(DividerBlock())
     lines = ["*Delivery, last 30 days*"]
-    lines += [f"{MARK[v.met]} *{v.name}*: {v.shown} (target: {v.target})" for v in facts.metrics]
+    lines += [
+        f"{MARK[v.met]} *{v.name}*: {v.shown} "
+        + ("(no target)" if v.target == "no target" else f"(target: {v.target})")
+        for v in facts.metrics
+    ]
     blocks.append(_section("\n".join(lines)))
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=f"Updated {in_zone(facts.now, zone)}")])
