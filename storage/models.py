@@ -111,12 +111,13 @@ class Artefact(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="")
     url: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[str] = mapped_column(String(32))
-    recorded_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(index=True)  # (the retention purge)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class AuditEvent(Base):
-    """Append-only: database triggers refuse UPDATE, DELETE, REPLACE and TRUNCATE."""
+    """Append-only: database triggers refuse UPDATE, REPLACE and TRUNCATE, and DELETE of a
+    row younger than 24 months (the retention purge removes the older ones)."""
 
     __tablename__ = "audit_events"
 

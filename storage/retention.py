@@ -16,16 +16,18 @@ ticker.
 
 Each transaction deletes at most `batch` rows (artefacts first, then audit rows), so a
 large backlog never holds a long lock, and a transaction that deleted anything audits
-that in itself (`retention.purged`: one audit row per batch). Releases are never purged;
-artefacts and audit rows only reference them, so the order between the two tables does
-not matter. Two instances may purge at once: on PostgreSQL each batch's rows are picked
-`FOR UPDATE SKIP LOCKED`, so the second takes other rows (or none) instead of waiting;
-SQLite serialises writers anyway.
+that in itself (`retention.purged`: one audit row per batch). A run starts no new batch
+after `seconds` (so it never holds up a shutdown for long); the rest waits for the next.
+Releases are never purged; artefacts and audit rows only reference them, so the order
+between the two tables does not matter. Two instances may purge at once: on PostgreSQL
+each batch's rows are picked `FOR UPDATE SKIP LOCKED`, so the second takes other rows (or
+none) instead of waiting; SQLite serialises writers anyway.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Rows deleted per transaction, at most.
 BATCH = 5_000
+#: A run starts no new batch after this many seconds: the rest waits for the next run.
+RUN_SECONDS = 5.0
 BOT = "release-bot"
 
 
@@ -92,15 +96,20 @@ class PurgeReport:
     artefacts: int = 0
     batches: int = 0  # transactions that deleted something (each audited)
     refused: str = ""
+    more: bool = False  # stopped at the run's time limit with rows possibly left
 
 
-def purge_expired_rows(store: Store, *, batch: int = BATCH) -> PurgeReport:
-    """Purge everything past retention by the bot's clock, batch by batch; never raises
-    for a refusal by the database (see the module's docstring)."""
+def purge_expired_rows(
+    store: Store, *, batch: int = BATCH, seconds: float = RUN_SECONDS
+) -> PurgeReport:
+    """Purge what is past retention by the bot's clock, batch by batch, for up to about
+    `seconds`; a refusal by the database is reported, not raised (see the module)."""
     from storage.unit_of_work import Conflict  # (that module imports this one)
 
+    deadline = time.monotonic() + seconds
     before: datetime | None = None
     audit_rows = artefacts = batches = 0
+    more = False
     while True:
         try:
             with store.transaction() as uow:
@@ -131,14 +140,18 @@ def purge_expired_rows(store: Store, *, batch: int = BATCH) -> PurgeReport:
             artefacts += arts
         if audits + arts < batch:
             break
+        if time.monotonic() >= deadline:
+            more = True
+            break
     if batches:
         log.info(
-            "retention: purged %d audit rows and %d artefacts recorded before %s",
+            "retention: purged %d audit rows and %d artefacts recorded before %s%s",
             audit_rows,
             artefacts,
             before.isoformat() if before else "?",
+            "; more at the next run" if more else "",
         )
-    return PurgeReport(before, audit_rows, artefacts, batches)
+    return PurgeReport(before, audit_rows, artefacts, batches, more=more)
 
 
 def _reason(error: Exception) -> str:

@@ -1,7 +1,9 @@
 """The audit trail is append-only in the database itself, on both engines (migration 0004).
 
 Every refused statement leaves every row as it was. The PostgreSQL tests also run the bot's
-queries as a role that does not own the tables, as the README tells operators to.
+queries as a role that does not own the tables, as the README tells operators to. A row
+older than 24 months may be deleted (migration 0010, see test_retention.py), so the rows
+here are recorded today.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from storage.db import make_engine, normalise_url
 from storage.migrate import alembic_config, upgrade
 from storage.unit_of_work import Store
 
-NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+# Young by the database's clock, which judges whether a DELETE is allowed (0010).
+NOON = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 COLUMNS = "id, at, actor, action, release_id, details"
 # Each rewrites the row `:id` with actor UMALLORY, keeping everything else.
 REWRITE = "SELECT id, at, 'UMALLORY', action, release_id, details FROM audit_events WHERE id = :id"

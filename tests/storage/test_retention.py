@@ -234,6 +234,20 @@ def test_a_backlog_is_purged_in_batches_each_audited(
     assert len(_ids(engine, "audit_events", "UYOUNG")) == 1
 
 
+def test_a_run_out_of_time_leaves_the_rest_for_the_next(
+    engine: Engine, release_id: int, now: datetime
+) -> None:
+    for _ in range(6):
+        _record(engine, release_id, months_earlier(now, 30), "UOLD")
+    store = Store(engine, FixedClock(now))
+
+    first = purge_expired_rows(store, batch=5, seconds=0)  # one batch, then out of time
+    assert (first.artefacts, first.audit_rows, first.batches, first.more) == (5, 0, 1, True)
+    second = purge_expired_rows(store, batch=5)
+    assert (second.artefacts, second.audit_rows, second.batches, second.more) == (1, 6, 2, False)
+    assert _ids(engine, "audit_events", "UOLD") == _ids(engine, "artefacts", "UOLD") == []
+
+
 def test_a_purge_the_database_refuses_is_rolled_back_and_reported_not_raised(
     engine: Engine, release_id: int, now: datetime, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -61,6 +61,7 @@ YOUNG_ARTEFACT_DELETE = "artefacts are append-only: a row younger than 24 months
 
 
 def upgrade() -> None:
+    op.create_index("ix_artefacts_recorded_at", "artefacts", ["recorded_at"])
     if op.get_bind().dialect.name == "postgresql":
         # 0001's trigger function, used by 0001's row trigger (UPDATE OR DELETE) and 0004's
         # statement trigger (TRUNCATE): a DELETE of an old row now goes through.
@@ -122,6 +123,7 @@ def _pg_function(name: str, table: str, column: str) -> str:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_artefacts_recorded_at", "artefacts")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS artefacts_no_truncate ON artefacts")
         op.execute("DROP TRIGGER IF EXISTS artefacts_no_change ON artefacts")
