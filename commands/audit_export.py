@@ -7,6 +7,7 @@ import io
 import json
 
 from commands.context import Context
+from commands.outcome import UPLOAD_LIMIT
 from commands.parser import AuditExport
 from release.audit import AuditAction
 from release.permissions import Action
@@ -24,21 +25,27 @@ def export(ctx: Context, command: AuditExport) -> None:
         if release is None:
             ctx.conversation.reply(f"There is no release {version}.")
             return
-        trail = uow.trail(release.id)
+        trail = uow.trail(release.id, version)
         artefacts = uow.artefacts(release.id)
-        uow.audit(ctx.actor, AuditAction.COMMAND_AUDIT_EXPORT, release.id, events=len(trail))
         stem = f"audit-{version}"
         comment = (
             f"<@{ctx.actor}> exported the audit trail of *{version}*: {len(trail)} events and "
             f"{len(artefacts)} artefacts, as of {ctx.when(ctx.clock.now())}."
         )
+        table, document = as_csv(trail), as_json(version, trail, artefacts)
+        if max(len(table.encode()), len(document.encode())) > UPLOAD_LIMIT:
+            ctx.conversation.reply(
+                f"The audit trail of {version} is larger than the {UPLOAD_LIMIT // 2**20} MB "
+                "the bot uploads, so nothing was uploaded: an operator can export it from the "
+                "database (table `audit_events`)."
+            )
+            return
+        uow.audit(ctx.actor, AuditAction.COMMAND_AUDIT_EXPORT, release.id, events=len(trail))
         ctx.conversation.upload(
-            f"{stem}.csv", as_csv(trail), title=f"Audit trail of {version} (CSV)", comment=comment
+            f"{stem}.csv", table, title=f"Audit trail of {version} (CSV)", comment=comment
         )
         ctx.conversation.upload(
-            f"{stem}.json",
-            as_json(version, trail, artefacts),
-            title=f"Audit trail of {version} (JSON, with artefacts)",
+            f"{stem}.json", document, title=f"Audit trail of {version} (JSON, with artefacts)"
         )
 
 

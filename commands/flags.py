@@ -16,19 +16,34 @@ from release.flags import FlagStatus, is_overdue, removal_deadline
 from release.permissions import Action
 from release.records import FlagRecord
 from storage.jobs import JobRecord
-from storage.unit_of_work import UnitOfWork
+from storage.unit_of_work import Conflict, UnitOfWork
 
 BOT = "release-bot"
 PLAN_SHOWN = 200  # of a rollback plan, in the list
+#: The list fits one message (4,000 characters): whole lines up to the budget, then keys.
+LIST_BUDGET, LIST_LIMIT = 3000, 3900
 
 
 def add(ctx: Context, command: FlagAdd) -> None:
+    try:
+        _add(ctx, command)
+    except Conflict:  # the same key, added by someone else at the same moment
+        ctx.conversation.reply(
+            f"The flag `{command.key}` was added by someone else a moment ago. Nothing was changed."
+        )
+
+
+def _add(ctx: Context, command: FlagAdd) -> None:
     with ctx.transaction() as uow:
         if ctx.refused(uow, Action.FLAG_CHANGE):
             return
-        if uow.flag(command.key, lock=True) is not None:
+        existing = uow.flag(command.key, lock=True)
+        if existing is not None:
             ctx.conversation.reply(
-                f"There is already a flag `{command.key}` (see `/release flag list`). "
+                f"The flag `{command.key}` was removed already: a key names one flag, so "
+                "pick a new one. Nothing was changed."
+                if existing.status is FlagStatus.REMOVED
+                else f"There is already a flag `{command.key}` (see `/release flag list`). "
                 "Nothing was changed."
             )
             return
@@ -106,8 +121,15 @@ def list_flags(ctx: Context, _command: FlagList) -> None:
         return
     now = ctx.clock.now()
     overdue = [f for f in flags if is_overdue(f.remove_by, False, now)]
+    flags = overdue + [f for f in flags if f not in overdue]  # what needs doing first
     lines = ["*Feature flags*"]
-    for flag in flags:
+    if overdue:
+        lines.append(
+            f":warning: {len(overdue)} flag(s) are past their removal deadline: remove them "
+            "from the code, then `/release flag remove <key>`."
+        )
+    size = sum(len(line) + 1 for line in lines)
+    for shown, flag in enumerate(flags):
         if flag.status is FlagStatus.LAUNCHED and flag.remove_by is not None:
             mark = ":warning: *overdue*, " if flag in overdue else ""
             state = f"launched; {mark}remove by {in_zone(flag.remove_by, ctx.zone)}"
@@ -115,12 +137,16 @@ def list_flags(ctx: Context, _command: FlagList) -> None:
             state = f"on for {_scope(flag)}"
         plan = flag.rollback_plan
         plan = plan if len(plan) <= PLAN_SHOWN else plan[: PLAN_SHOWN - 1] + "…"
-        lines.append(f"• `{flag.key}`: {state}. Rollback: {escape(plan)}")
-    if overdue:
-        lines.append(
-            f":warning: {len(overdue)} flag(s) are past their removal deadline: remove them "
-            "from the code, then `/release flag remove <key>`."
-        )
+        line = f"• `{flag.key}`: {state}. Rollback: {escape(plan)}"
+        if size + len(line) > LIST_BUDGET:  # keys only for the rest, then a count
+            keys = ", ".join(f"`{f.key}`" for f in flags[shown:])
+            rest = f"…and {len(flags) - shown} more: {keys}"
+            lines.append(
+                rest if size + len(rest) <= LIST_LIMIT else rest[: LIST_LIMIT - size - 1] + "…"
+            )
+            break
+        lines.append(line)
+        size += len(line) + 1
     ctx.conversation.reply("\n".join(lines))
 
 
@@ -143,42 +169,43 @@ def _provider_note(ctx: Context) -> str:
 
 def _tell_provider(uow: UnitOfWork, ctx: Context, change: str, flag: FlagRecord) -> None:
     if ctx.integrations.flags is not None:
-        begin(
-            uow,
-            FLAG,
-            None,
-            ctx.actor,
-            change=change,
-            key=flag.key,
-            scope_kind=flag.scope.kind.value,
-            scope_value=flag.scope.value,
-            description=flag.rollback_plan,
-        )
+        begin(uow, FLAG, None, ctx.actor, change=change, key=flag.key)
 
 
 # -- the provider, after commit -----------------------------------------------------------------
 
 
 def _apply(ctx: Context, job: JobRecord) -> Result:
+    """Make LaunchDarkly match the registry as it is now, whichever change asked.
+
+    Jobs of one flag may run in any order (one waits on an outage while a later one runs),
+    so none applies "its" change: each applies the registry's current state, idempotently.
+    """
     provider = ctx.integrations.flags
     assert provider is not None
     key = str(job.data["key"])
-    change = job.data["change"]
-    if change == "add":
-        provider.create(key, f"Rollback plan: {job.data['description']}"[:1000])
-        provider.scope(key, str(job.data["scope_kind"]), str(job.data["scope_value"]))
-    elif change == "launch":
-        provider.launch(key)
-    else:
+    with ctx.store.transaction() as uow:
+        flag = uow.flag(key)
+    if flag is None:
+        return {"applied": "gone"}
+    if flag.status is FlagStatus.REMOVED:
         provider.remove(key)
-    return {}
+        return {"applied": "removed"}
+    provider.create(key, f"Rollback plan: {flag.rollback_plan}"[:1000])
+    if flag.status is FlagStatus.LAUNCHED:
+        provider.launch(key)
+        return {"applied": "launched"}
+    provider.scope(key, flag.scope.kind.value, flag.scope.value)
+    return {"applied": f"on for {flag.scope} only"}
 
 
-def _applied(uow: UnitOfWork, ctx: Context, job: JobRecord, _result: Result) -> None:
-    doing = {"add": "is scoped", "launch": "is on for everyone", "remove": "is archived"}
-    ctx.conversation.announce(
-        f"LaunchDarkly: `{job.data['key']}` {doing[str(job.data['change'])]}."
-    )
+def _applied(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> None:
+    said = {
+        "removed": "is archived",
+        "launched": "is on for everyone",
+        "gone": "is not in the registry",
+    }.get(str(result["applied"]), f"is {result['applied']}")
+    ctx.conversation.announce(f"LaunchDarkly: `{job.data['key']}` {said}.")
 
 
 def _not_applied(uow: UnitOfWork, ctx: Context, job: JobRecord, what: str, _definite: bool) -> None:

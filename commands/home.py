@@ -19,6 +19,9 @@ from storage.unit_of_work import UnitOfWork
 
 #: A home tab lists at most this many open releases; `/release status` has them all.
 RELEASES_SHOWN = 15
+#: Freezes ahead and overdue flags: at most this many each (`/release freeze list` and
+#: `/release flag list` have them all).
+LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,9 @@ class HomeFacts:
     window_open: ReleaseWindow | None
     next_window: ReleaseWindow
     freezes: tuple[Freeze, ...]
+    more_freezes: int
     overdue: tuple[FlagRecord, ...]
+    more_overdue: int
     metrics: tuple[Verdict, ...]
 
 
@@ -46,6 +51,8 @@ def home_facts(uow: UnitOfWork, policy: Policy, now: datetime) -> HomeFacts:
     releases = uow.releases(open_only=True)
     windows = policy.schedule.windows
     flags = [f for f in uow.flags() if f.status is FlagStatus.LAUNCHED]
+    overdue = [f for f in flags if is_overdue(f.remove_by, False, now)]
+    freezes = uow.freezes(ending_after=now)
     measured = uow.delivery_metrics(now - timedelta(days=30), now, sprint=policy.sprint)
     return HomeFacts(
         now=now,
@@ -62,7 +69,9 @@ def home_facts(uow: UnitOfWork, policy: Policy, now: datetime) -> HomeFacts:
         more_releases=max(0, len(releases) - RELEASES_SHOWN),
         window_open=window_at(windows, now),
         next_window=next_window(windows, now),
-        freezes=tuple(uow.freezes(ending_after=now)[:10]),
-        overdue=tuple(f for f in flags if is_overdue(f.remove_by, False, now)),
+        freezes=tuple(freezes[:LISTED]),
+        more_freezes=max(0, len(freezes) - LISTED),
+        overdue=tuple(overdue[:LISTED]),
+        more_overdue=max(0, len(overdue) - LISTED),
         metrics=verdicts(measured),
     )

@@ -59,11 +59,15 @@ def hotfix(ctx: Context, command: Hotfix) -> None:
             # (or, for a release recorded before that was kept, its branch).
             serving = uow.release(live)
             base = (serving.staging_sha or serving.branch) if serving else "main"
-            if serving is not None:
-                answers = uow.open_incidents(serving.id)
+            # It fixes the release of the incident still open (which a rollback may have
+            # taken out of production already), or else the one production serves.
+            incidents = uow.open_incidents()
+            if incidents:
                 uow.link_hotfix(
-                    release.id, fixes=serving.id, answers=answers[-1].id if answers else None
+                    release.id, fixes=incidents[-1].release_id, answers=incidents[-1].id
                 )
+            elif serving is not None:
+                uow.link_hotfix(release.id, fixes=serving.id, answers=None)
             begin(uow, STAGE, release.id, ctx.actor, base=base)
     except Conflict:
         ctx.conversation.reply(f"{version} was started by someone else a moment ago.")

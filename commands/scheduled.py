@@ -127,15 +127,20 @@ def _freeze_milestone(_uow: UnitOfWork, ctx: Context, post: DuePost, _now: datet
 
 def _weekly(uow: UnitOfWork, ctx: Context, post: DuePost, now: datetime) -> str:
     since = now - timedelta(days=7)
+    # The deploys the metrics count (promotions that went out), not rollbacks.
+    versions = {r.id: r.version for r in uow.releases()}
     deployed = [
-        r
-        for r in uow.releases()
-        if r.production_deployment_id is not None and r.updated_at >= since
+        versions[d.release_id]
+        for d in uow.deployments("production")
+        if d.kind == "promotion"
+        and d.outcome in ("succeeded", "unknown")
+        and d.finished_at is not None
+        and since <= d.finished_at <= now
     ]
     head = (
         ":bar_chart: *Weekly release report*\n"
         f"Production deploys in the last 7 days: {len(deployed)} (target: at least 2 a week)"
-        + (f": {', '.join(r.version for r in deployed)}" if deployed else "")
+        + (f": {', '.join(deployed)}" if deployed else "")
         + "."
     )
     return digest_text(uow, ctx, head, now)

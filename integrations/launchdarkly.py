@@ -75,14 +75,22 @@ class LaunchDarkly:
             "defaults": {"onVariation": 0, "offVariation": 1},
             "clientSideAvailability": {"usingEnvironmentId": False, "usingMobileKey": False},
         }
-        self._call(
+        response = self._call(
             "POST",
             f"/api/v2/flags/{self.project_key}",
             doing=f"create flag {key}",
-            ok=(201, 409),  # 409: a flag with this key exists already (an earlier attempt)
+            ok=(201, 409),  # 409: a flag with this key exists already
             json=body,
             missing=self._no_project(),
         )
+        if response.status_code == 409:
+            # Ours (an earlier attempt), or somebody else's: never retarget theirs.
+            existing = self._flag(key, doing=f"read flag {key}")
+            if "release-bot" not in (existing.get("tags") or []):
+                raise IntegrationError(
+                    f"LaunchDarkly already has a flag {key} that the bot did not create: "
+                    "pick another key, or tag that flag `release-bot` to hand it over"
+                )
 
     def scope(self, key: str, kind: str, value: str) -> None:
         if kind not in (*ATTRIBUTE_SCOPES, "percentage"):

@@ -17,12 +17,13 @@ and the judgement:
   (another release whose `fixes_release_id` is it).
   **Change failure rate** = change failures ÷ production deploys (None when there were no
   deploys). Target: < 15 %.
-- **Time to restore**, per change failure in the window: from its start — the earliest
-  incident `opened_at` for its release, else the failing deploy's `finished_at` (its
-  `started_at` when that is null) — to the `finished_at` of the first production
-  deployment (kind `promotion` or `rollback`, outcome `succeeded`) that finished after
-  that start and either is of another release than the failing one or explicitly answers
-  (`deployments.answers_incident_id`) one of the failing release's incidents. A failure
+- **Time to restore**, per change failure in the window: to the `finished_at` of the first
+  production deployment (kind `promotion` or `rollback`, outcome `succeeded`) that finished
+  after the failing deploy and either is of another release than the failing one or
+  explicitly answers (`deployments.answers_incident_id`) one of the failing release's
+  incidents; from the earliest incident `opened_at` for its release when that came before
+  the restore, else from the failing deploy's `finished_at` (its `started_at` when that is
+  null). A failure
   with no such deployment yet is not restored; a restore is found even when it finished
   after `until` (it belongs to a failure inside the window).
   **Mean time to restore** = the mean over the restored failures (None when none was

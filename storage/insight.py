@@ -84,19 +84,30 @@ class InsightRepository:
         return [n.removeprefix("home:") for n in names]
 
     def homes_stale(self) -> None:
-        """Something the Home tab shows changed: republish every viewer's tab after commit
-        (one pending refresh is enough; one already being sent may show the old state)."""
-        if not self.home_viewers():
+        """Something the Home tab shows changed: republish each viewer's tab after commit.
+
+        One message per viewer, in that viewer's lane, so one refusal or rate limit never
+        holds up the others. A viewer whose refresh is still waiting needs no second one:
+        that row is locked until this transaction commits, so it cannot be claimed and
+        rendered before this change is visible.
+        """
+        viewers = self.home_viewers()
+        if not viewers:
             return
-        pending = self._session.scalar(
-            select(models.OutboxMessage.id).where(
-                models.OutboxMessage.kind == "homes",
-                models.OutboxMessage.status == "pending",
-                models.OutboxMessage.claimed_by.is_(None),
+        waiting = set(
+            self._session.scalars(
+                select(models.OutboxMessage.lane)
+                .where(
+                    models.OutboxMessage.kind == "home",
+                    models.OutboxMessage.status == "pending",
+                    models.OutboxMessage.claimed_by.is_(None),
+                )
+                .with_for_update()
             )
         )
-        if pending is None:
-            self.add_message("homes", "homes", {})
+        for user in viewers:
+            if f"home:{user}" not in waiting:
+                self.add_message(f"home:{user}", "home", {"user": user})
 
     def add_message(self, lane: str, kind: str, payload: dict[str, object]) -> None:
         raise NotImplementedError
@@ -109,6 +120,7 @@ class InsightRepository:
         )
         self._session.add(row)
         self._session.flush()
+        self.homes_stale()  # (the metrics on the Home tab change)
         return _incident(row)
 
     def incident(self, incident_id: int, *, lock: bool = False) -> IncidentRecord | None:
@@ -119,6 +131,7 @@ class InsightRepository:
         row = self._session.get_one(models.Incident, incident_id)
         row.resolved_by, row.resolved_at = by, self.now()
         self._session.flush()
+        self.homes_stale()
         return _incident(row)
 
     def open_incidents(self, release_id: int | None = None) -> list[IncidentRecord]:

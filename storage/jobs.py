@@ -57,6 +57,7 @@ class DeploymentRecord:
     outcome: str
     replaced: str | None
     job_id: int | None = None  # the promotion (or rollback) that made it
+    kind: str = "promotion"  # promotion | rollback
 
 
 class JobRepository:
@@ -290,4 +291,5 @@ def _deployment(row: models.Deployment) -> DeploymentRecord:
         outcome=row.outcome,
         replaced=row.replaced,
         job_id=row.job_id,
+        kind=row.kind,
     )

@@ -99,7 +99,9 @@ def _deploys_query(
     failed = or_(
         r.state.in_(FAILED_STATES),
         exists().where(incident.release_id == d.release_id),
-        exists().where(hotfix.fixes_release_id == d.release_id),
+        exists().where(  # a hotfix that was cancelled fixed nothing
+            hotfix.fixes_release_id == d.release_id, hotfix.state != State.CANCELLED.value
+        ),
     )
     first_incident = (
         select(func.min(incident.opened_at))
@@ -113,7 +115,8 @@ def _deploys_query(
             d.finished_at.label("finished_at"),
             r.created_at.label("created_at"),
             case((failed, 1), else_=0).label("failure"),
-            func.coalesce(first_incident, at).label("start"),
+            at.label("deployed_at"),
+            first_incident.label("first_incident"),
         )
         .join_from(d, r, r.id == d.release_id)
         .where(
@@ -125,8 +128,8 @@ def _deploys_query(
         )
         .subquery("changes")
     )
-    # For a failure: the first successful production deploy after its start that is of
-    # another release, or that explicitly answers one of the failing release's incidents.
+    # For a failure: the first successful production deploy after the failing one that is
+    # of another release, or that explicitly answers one of the failing release's incidents.
     x = aliased(models.Deployment, name="x")
     answered = aliased(models.Incident, name="ai")
     restore = (
@@ -135,7 +138,7 @@ def _deploys_query(
             x.environment == PRODUCTION,
             x.kind.in_((PROMOTION, ROLLBACK)),
             x.outcome == ProductionDeploy.SUCCEEDED.value,
-            x.finished_at > changes.c.start,
+            x.finished_at > changes.c.deployed_at,
             or_(
                 x.release_id != changes.c.release_id,
                 x.answers_incident_id.in_(
@@ -152,17 +155,27 @@ def _deploys_query(
     )
     failures = select(
         changes.c.failure,
-        changes.c.start,
+        changes.c.deployed_at,
+        changes.c.first_incident,
         changes.c.finished_at,
         changes.c.created_at,
         case((changes.c.failure == 1, restore)).label("restored_at"),
     ).subquery("failures")
     f = failures.c
+    # The failure started when its incident was opened, or, with no incident opened before
+    # the restore (one recorded afterwards), when the failing deploy went out.
+    start = case(
+        (
+            and_(f.first_incident.is_not(None), f.first_incident < f.restored_at),
+            f.first_incident,
+        ),
+        else_=f.deployed_at,
+    )
     return select(
         func.count(),
         func.sum(f.failure),
         func.count(f.restored_at),
-        func.avg(millis_between(f.restored_at, f.start)),
+        func.avg(millis_between(f.restored_at, start)),
         func.avg(millis_between(f.finished_at, f.created_at)),
     ).select_from(failures)
 

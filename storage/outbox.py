@@ -103,6 +103,7 @@ class OutboxRepository:
         row.status, row.sent_at = SENT, self.timer_now()
         row.claimed_by = row.claimed_until = None
         row.attempts += 1
+        _forget_file(row)
         return True
 
     def message_retry(self, message_id: int, holder: str, delay: timedelta, error: str) -> None:
@@ -123,6 +124,7 @@ class OutboxRepository:
         row.status, row.last_error, row.reference = UNDELIVERABLE, error[:500], reference
         row.attempts += 1
         row.claimed_by = row.claimed_until = None
+        _forget_file(row)
         return _record(row)
 
     def release_message_claims(self, holder: str, *, keep: set[int] | None = None) -> int:
@@ -158,3 +160,10 @@ def _record(row: models.OutboxMessage) -> OutboxRecord:
         last_error=row.last_error,
         reference=row.reference,
     )
+
+
+def _forget_file(row: models.OutboxMessage) -> None:
+    """A file's bytes are not kept once it is sent or given up on: an audit export is a copy
+    of the trail that would outlive the trail's 24-month retention, and charts add up."""
+    if {"content", "content_b64"} & row.payload.keys():
+        row.payload = {k: v for k, v in row.payload.items() if k not in ("content", "content_b64")}

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, delete, select
@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Rows deleted per transaction, at most.
 BATCH = 5_000
+#: Rows are purged this long after they pass 24 months (clock skew between bot and database).
+SKEW_MARGIN = timedelta(days=1)
 #: A run starts no new batch after this many seconds: the rest waits for the next run.
 RUN_SECONDS = 5.0
 BOT = "release-bot"
@@ -114,7 +116,9 @@ def purge_expired_rows(
         try:
             with store.transaction() as uow:
                 if before is None:
-                    before = retention_cutoff(uow.now())
+                    # A day's margin: a bot clock a little ahead of the database's never
+                    # gets a whole batch refused for the rows in between.
+                    before = retention_cutoff(uow.now()) - SKEW_MARGIN
                 audits, arts = uow.purge_expired(before, batch)
                 if audits or arts:
                     uow.audit(

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -290,9 +290,23 @@ class UnitOfWork(
             for e, version in reversed(rows)
         ]
 
-    def trail(self, release_id: int) -> list[AuditEntry]:
-        """Every audit event of a release, oldest first."""
-        return self.history(release_id, limit=1_000_000)
+    def trail(self, release_id: int, version: str) -> list[AuditEntry]:
+        """Every audit event of a release, oldest first, with the events about it that name
+        it only by version (the deploy lock's, recorded with no release)."""
+        events = self._session.scalars(
+            select(models.AuditEvent)
+            .where(
+                or_(
+                    models.AuditEvent.release_id == release_id,
+                    and_(
+                        models.AuditEvent.release_id.is_(None),
+                        models.AuditEvent.details["version"].as_string() == version,
+                    ),
+                )
+            )
+            .order_by(models.AuditEvent.id)
+        )
+        return [AuditEntry(e.at, e.actor, e.action, version, dict(e.details)) for e in events]
 
     def artefacts(self, release_id: int) -> list[dict[str, Any]]:
         rows = self._session.scalars(

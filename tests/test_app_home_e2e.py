@@ -6,7 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from release.clock import FixedClock
+from release.flags import FlagScope, ScopeKind
 from tests.harness import IN_TUESDAY_WINDOW, MANAGER, QA, Harness
+
+AGENCY = FlagScope(ScopeKind.TENANT, "Agency")
 
 
 def _text(view: dict[str, Any]) -> str:
@@ -70,5 +73,40 @@ def test_a_home_opened_for_messages_publishes_nothing(database_url: str) -> None
         bot.sim.event(QA, "app_home_opened", tab="messages")
         bot.fake.wait_quiet()
         assert bot.fake.homes == {} and bot.fake.count("views.publish") == 0
+    finally:
+        bot.stop()
+
+
+def test_a_home_tab_with_more_than_fits_says_where_the_rest_is(database_url: str) -> None:
+    clock = FixedClock(IN_TUESDAY_WINDOW)
+    bot = Harness.start(database_url, clock=clock)
+    try:
+        now = clock.now()
+        with bot.local.runtime.services.store.transaction() as uow:
+            for n in range(40):
+                uow.add_release(
+                    f"v2.{n}.0", kind="regular", branch=f"release/v2.{n}.0", started_by=MANAGER
+                )
+            for n in range(25):
+                start = now + timedelta(days=20 + 3 * n)
+                uow.add_freeze(
+                    start,
+                    start + timedelta(days=1),
+                    "summit " + "x" * 200,
+                    short_notice=False,
+                    by=MANAGER,
+                )
+            for n in range(30):
+                uow.add_flag(f"flag-{n}", AGENCY, "turn it off", by=MANAGER)
+                uow.launch_flag(f"flag-{n}", now - timedelta(days=1))
+        bot.sim.event(QA, "app_home_opened", tab="home")
+        home = bot.fake.wait_for(lambda: bot.fake.homes.get(QA))
+        text = _text(home)
+        assert "_…and 25 more: `/release status`._" in text
+        assert "_…and 15 more: `/release freeze list`._" in text
+        assert "_…and 20 more: `/release flag list`._" in text
+        for block in home["blocks"]:
+            if isinstance(block.get("text"), dict):
+                assert len(block["text"]["text"]) <= 3000
     finally:
         bot.stop()

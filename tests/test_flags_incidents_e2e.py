@@ -123,7 +123,7 @@ def test_with_launchdarkly_configured_each_change_takes_effect_there(database_ur
         bot.cast()
         fake_ld.fail_next("*", status=503)  # an outage is retried, not lost
         bot.run(MANAGER, "flag add share-v2 25% switch the rollout to 0%")
-        bot.wait_said("LaunchDarkly: `share-v2` is scoped.", timeout=20)
+        bot.wait_said("LaunchDarkly: `share-v2` is on for 25% only.", timeout=20)
         assert fake_ld.served_to("share-v2") == "25% true"
         bot.run(MANAGER, "flag launch share-v2")
         bot.wait_said("LaunchDarkly: `share-v2` is on for everyone.", timeout=20)
@@ -136,6 +136,41 @@ def test_with_launchdarkly_configured_each_change_takes_effect_there(database_ur
         failed = bot.wait_said("LaunchDarkly did not take the change to `agency-only`").text
         assert "check LAUNCHDARKLY_API_TOKEN" in failed and fake_ld.token not in failed
         assert bot.rows("SELECT status FROM flags WHERE key = 'agency-only'") == [("scoped",)]
+    finally:
+        bot.stop()
+        fake_ld.stop()
+
+
+def test_launchdarkly_ends_as_the_registry_says_whatever_order_the_jobs_run(
+    database_url: str,
+) -> None:
+    fake_ld = FakeLaunchDarkly()
+    fake_ld.start()
+    bot = Harness.start(
+        database_url,
+        launchdarkly_api_token=fake_ld.token,
+        launchdarkly_project_key="portal",
+        launchdarkly_environment_key="production",
+        launchdarkly_api_url=fake_ld.base_url,
+    )
+    bot.local.runtime.jobs.first_backoff = 2.0  # the add's retry comes after the launch
+    try:
+        bot.cast()
+        fake_ld.fail_next("POST /api/v2/flags", status=503)
+        bot.run(MANAGER, "flag add share-v2 Agency turn it off")
+        bot.wait_said("added the flag `share-v2`")
+        bot.run(MANAGER, "flag launch share-v2")
+        bot.wait_said("LaunchDarkly: `share-v2` is on for everyone.", timeout=20)
+
+        def both() -> list[str] | None:  # the launch's job, then the add's retry
+            said = [t for t in bot.said() if t.startswith("LaunchDarkly:")]
+            return said if len(said) == 2 else None
+
+        assert (
+            bot.fake.wait_for(both, timeout=20)
+            == ["LaunchDarkly: `share-v2` is on for everyone."] * 2
+        )
+        assert fake_ld.served_to("share-v2", tenant="Admin") is True
     finally:
         bot.stop()
         fake_ld.stop()

@@ -50,6 +50,8 @@ def home_view(facts: HomeFacts, zone: ZoneInfo) -> dict[str, Any]:
                 f"• {in_zone(freeze.starts, zone)} to {in_zone(freeze.ends, zone)}: "
                 f"{escape(freeze.reason)}"
             )
+        if facts.more_freezes:
+            lines.append(f"_…and {facts.more_freezes} more: `/release freeze list`._")
         blocks.append(_section("\n".join(lines)))
     if facts.overdue:
         lines = ["*Flags past their removal deadline*"]
@@ -58,6 +60,8 @@ def home_view(facts: HomeFacts, zone: ZoneInfo) -> dict[str, Any]:
             for f in facts.overdue
             if f.remove_by is not None
         ]
+        if facts.more_overdue:
+            lines.append(f"_…and {facts.more_overdue} more: `/release flag list`._")
         blocks.append(_section("\n".join(lines)))
     blocks.append(DividerBlock())
     lines = ["*Delivery, last 30 days*"]

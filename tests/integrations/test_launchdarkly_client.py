@@ -98,6 +98,15 @@ def test_create_again_is_fine_and_changes_nothing(make: Makes) -> None:
     assert fake.count("POST", "/api/v2/flags/portal") == 2
 
 
+def test_a_flag_someone_else_made_with_the_same_key_is_never_taken_over(make: Makes) -> None:
+    fake, ld = make()
+    fake.add_flag(KEY, description="made by hand in LaunchDarkly")
+    before = fake.flag(KEY)
+    with pytest.raises(IntegrationError, match="the bot did not create: pick another key"):
+        ld.create(KEY, "The new checkout flow")
+    assert fake.flag(KEY) == before
+
+
 def test_create_in_a_project_launchdarkly_does_not_know_names_the_setting(
     make: Makes,
 ) -> None:

@@ -30,7 +30,7 @@ from release.retention import months_earlier, retention_cutoff
 from storage import models
 from storage.db import make_engine
 from storage.migrate import MIGRATIONS, alembic_config, upgrade
-from storage.retention import PurgeReport, purge_expired_rows
+from storage.retention import SKEW_MARGIN, PurgeReport, purge_expired_rows
 from storage.unit_of_work import Store
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -187,19 +187,28 @@ def test_rows_older_than_24_months_are_purged_and_the_purge_audited(
     engine: Engine, release_id: int, now: datetime
 ) -> None:
     _record(engine, release_id, months_earlier(now, 25), "UOLD")
-    _record(engine, release_id, months_earlier(now, 24) - timedelta(minutes=5), "UJUST")
+    # Just past 24 months and the day's margin for clock skew; within it, still kept.
+    _record(engine, release_id, months_earlier(now, 24) - timedelta(days=1, minutes=5), "UJUST")
+    _record(engine, release_id, months_earlier(now, 24) - timedelta(hours=23), "UMARGIN")
     _record(engine, release_id, months_earlier(now, 23), "UYOUNG")
     _record(engine, release_id, months_earlier(now, 24) + timedelta(minutes=5), "UALMOST")
     store = Store(engine, FixedClock(now))
 
     report = purge_expired_rows(store)
 
-    assert report == PurgeReport(retention_cutoff(now), audit_rows=2, artefacts=2, batches=1)
+    assert report == PurgeReport(
+        (retention_cutoff(now) - SKEW_MARGIN), audit_rows=2, artefacts=2, batches=1
+    )
     for table in ("audit_events", "artefacts"):
         assert _ids(engine, table, "UOLD") == _ids(engine, table, "UJUST") == []
         assert len(_ids(engine, table, "UYOUNG")) == len(_ids(engine, table, "UALMOST")) == 1
+        assert len(_ids(engine, table, "UMARGIN")) == 1
     assert _purges(engine) == [
-        {"audit_rows": 2, "artefacts": 2, "before": retention_cutoff(now).isoformat()}
+        {
+            "audit_rows": 2,
+            "artefacts": 2,
+            "before": (retention_cutoff(now) - SKEW_MARGIN).isoformat(),
+        }
     ]
     with engine.connect() as conn:
         actor, release = conn.execute(
@@ -209,7 +218,7 @@ def test_rows_older_than_24_months_are_purged_and_the_purge_audited(
     assert _count(engine, "releases") == 1  # releases are never purged
 
     # Nothing left to purge: the next run deletes nothing and records nothing.
-    assert purge_expired_rows(store) == PurgeReport(retention_cutoff(now))
+    assert purge_expired_rows(store) == PurgeReport(retention_cutoff(now) - SKEW_MARGIN)
     assert len(_purges(engine)) == 1
 
 
@@ -224,7 +233,7 @@ def test_a_backlog_is_purged_in_batches_each_audited(
     report = purge_expired_rows(Store(engine, FixedClock(now)), batch=5)
 
     assert (report.audit_rows, report.artefacts, report.batches, report.refused) == (6, 6, 3, "")
-    before = retention_cutoff(now).isoformat()
+    before = (retention_cutoff(now) - SKEW_MARGIN).isoformat()
     assert _purges(engine) == [  # artefacts first, then audit rows; at most 5 a transaction
         {"audit_rows": 0, "artefacts": 5, "before": before},
         {"audit_rows": 4, "artefacts": 1, "before": before},

@@ -54,6 +54,11 @@ def upgrade() -> None:
             sa.Column("kind", sa.String(16), nullable=False, server_default="promotion")
         )
         batch.add_column(sa.Column("answers_incident_id", sa.Integer, nullable=True))
+    # Rollbacks recorded before this revision restored service; they were not changes.
+    op.execute(
+        "UPDATE deployments SET kind = 'rollback' "
+        "WHERE job_id IN (SELECT id FROM jobs WHERE kind = 'rollback')"
+    )
     op.create_index("ix_deployments_finished_at", "deployments", ["finished_at"])
     with op.batch_alter_table("jobs") as batch:
         # A flag's job (LaunchDarkly) belongs to no release.
