@@ -1,4 +1,5 @@
-"""Start `python app.py` as production does, with its environment, and stop it."""
+"""Start `python app.py` as production does, with its environment, and stop it; drive a
+release through it as its people would."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import create_engine, text
 
 from bot.console.fake_slack import FakeSlack
+from bot.console.simulator import SlackSimulator
 
 ROOT = Path(__file__).parent.parent
 SECRET = "process-signing-secret"  # noqa: S105
@@ -21,6 +26,31 @@ ALWAYS_OPEN = {  # a window every day, all day: promotion is gated by the lock a
     "RELEASE_WINDOW_START": "00:00",
     "RELEASE_WINDOW_MINUTES": "1440",
 }
+CAST = {
+    "UMANAGER": "release_manager",
+    "UQA": "qa",
+    "UTL": "tech_lead",
+    "UCS": "client_success",
+    "USEC": "security",
+}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database the bots share: SQLite, and PostgreSQL where there is one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/release_bot.sqlite3"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def scalar(url: str, sql: str) -> object:
+    """The first column of the first row `sql` selects from the database at `url`."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar()
+    finally:
+        engine.dispose()
 
 
 def said(fake: FakeSlack, fragment: str) -> list[str]:
@@ -78,3 +108,59 @@ def stop(process: subprocess.Popen[str]) -> str:
         process.kill()
         out, _ = process.communicate()
     return out or ""
+
+
+class Bot:
+    """One `python app.py` on a port of its own, and a simulator signing requests for it.
+
+    Its settings: `extra`, then an always-open release window, the database at `url`, no
+    scheduler tick in a test's time, 3-second job leases and 2-second Slack time-outs."""
+
+    def __init__(self, home: Path, fake: FakeSlack, url: str, **extra: str) -> None:
+        self.port = free_port()
+        env = {
+            **extra,
+            **ALWAYS_OPEN,
+            "DATABASE_URL": url,
+            "SCHEDULER_TICK_SECONDS": "3600",
+            "JOB_LEASE_SECONDS": "3",
+            "SLACK_TIMEOUT_SECONDS": "2",  # a message the killed instance was sending: 9 s claim
+        }
+        self.process = launch(home, fake, PORT=str(self.port), **env)
+        wait_healthy(self.process, self.port)
+        self.sim = SlackSimulator(
+            f"http://127.0.0.1:{self.port}/slack/events", SECRET, fake, CHANNEL
+        )
+
+    def stop(self) -> str:
+        self.sim.close()
+        return stop(self.process)
+
+
+def grant_roles(bot: Bot, fake: FakeSlack) -> None:
+    """The admin gives each of the `CAST` their role."""
+    for user, role in CAST.items():
+        bot.sim.command("UADMIN", f"role add <@{user}> {role}")
+        fake.wait_for(partial(said, fake, f"granted <@{user}>"))
+
+
+def approve_review(bot: Bot, fake: FakeSlack) -> None:
+    """Every reviewer approves v1.4.0's readiness review once it is posted."""
+    review = fake.wait_for(
+        lambda: next(
+            (m for m in fake.channel_messages(CHANNEL) if m.text.startswith("Readiness review")),
+            None,
+        ),
+        timeout=20,
+    )
+    for user in ("UTL", "UQA", "UCS", "USEC"):
+        bot.sim.click(user, fake.messages[(review.channel, review.ts)], "review_approve")
+        fake.wait_for(
+            partial(
+                lambda who: any(
+                    "Recorded your approval" in e.text for e in fake.ephemerals_for(who)
+                ),
+                user,
+            )
+        )
+    fake.wait_for(lambda: said(fake, "*v1.4.0* is approved"))

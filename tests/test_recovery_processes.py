@@ -4,106 +4,30 @@ from __future__ import annotations
 
 import signal
 import time
-from functools import partial
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, text
-
 from bot.console.fake_slack import FakeSlack
-from bot.console.simulator import SlackSimulator
-from tests.processes import (
-    ALWAYS_OPEN,
-    CHANNEL,
-    SECRET,
-    free_port,
-    launch,
-    said,
-    stop,
-    wait_healthy,
-)
-
-CAST = {
-    "UMANAGER": "release_manager",
-    "UQA": "qa",
-    "UTL": "tech_lead",
-    "UCS": "client_success",
-    "USEC": "security",
-}
+from tests import processes
+from tests.processes import approve_review, grant_roles, said, scalar
+from tests.processes import url as url  # a fixture: SQLite, and PostgreSQL where there is one
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/release_bot.sqlite3"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-def _env(url: str, **extra: str) -> dict[str, str]:
-    return {
-        **extra,
-        **ALWAYS_OPEN,
-        "DATABASE_URL": url,
-        "DRY_RUN_DEPLOY_SECONDS": extra.get("DRY_RUN_DEPLOY_SECONDS", "4"),
-        "SCHEDULER_TICK_SECONDS": "3600",
-        "JOB_LEASE_SECONDS": "3",
-        "SLACK_TIMEOUT_SECONDS": "2",  # a message the killed instance was sending: 9 s claim
-    }
-
-
-def _scalar(url: str, sql: str) -> object:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql)).scalar()
-    finally:
-        engine.dispose()
-
-
-class Bot:
-    """One `python app.py` on a port of its own, and a simulator signing requests for it."""
+class Bot(processes.Bot):
+    """A bot whose dry-run deploys take 4 seconds unless told otherwise."""
 
     def __init__(self, home: Path, fake: FakeSlack, url: str, **extra: str) -> None:
-        self.port = free_port()
-        self.process = launch(home, fake, PORT=str(self.port), **_env(url, **extra))
-        wait_healthy(self.process, self.port)
-        self.sim = SlackSimulator(
-            f"http://127.0.0.1:{self.port}/slack/events", SECRET, fake, CHANNEL
-        )
-
-    def stop(self) -> str:
-        self.sim.close()
-        return stop(self.process)
+        super().__init__(home, fake, url, **{"DRY_RUN_DEPLOY_SECONDS": "4", **extra})
 
 
 def _to_staging(bot: Bot, fake: FakeSlack) -> None:
-    for user, role in CAST.items():
-        bot.sim.command("UADMIN", f"role add <@{user}> {role}")
-        fake.wait_for(partial(said, fake, f"granted <@{user}>"))
+    grant_roles(bot, fake)
     bot.sim.command("UMANAGER", "start v1.4.0")
 
 
 def _approve(bot: Bot, fake: FakeSlack) -> None:
     fake.wait_for(lambda: said(fake, "*v1.4.0* is on staging"), timeout=30)
     bot.sim.command("UQA", "regression v1.4.0 pass <https://ci.example.com/r/1>")
-    review = fake.wait_for(
-        lambda: next(
-            (m for m in fake.channel_messages(CHANNEL) if m.text.startswith("Readiness review")),
-            None,
-        ),
-        timeout=20,
-    )
-    for user in ("UTL", "UQA", "UCS", "USEC"):
-        bot.sim.click(user, fake.messages[(review.channel, review.ts)], "review_approve")
-        fake.wait_for(
-            partial(
-                lambda who: any(
-                    "Recorded your approval" in e.text for e in fake.ephemerals_for(who)
-                ),
-                user,
-            )
-        )
-    fake.wait_for(lambda: said(fake, "*v1.4.0* is approved"))
+    approve_review(bot, fake)
 
 
 def test_a_bot_killed_during_the_staging_deploy_finishes_it_after_a_restart(
@@ -117,7 +41,7 @@ def test_a_bot_killed_during_the_staging_deploy_finishes_it_after_a_restart(
         time.sleep(1.5)  # inside the 4-second staging deploy
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(10)
-        assert _scalar(url, "SELECT state FROM releases") == "planned"
+        assert scalar(url, "SELECT state FROM releases") == "planned"
     finally:
         logs.append(first.stop())
     second = Bot(tmp_path, fake, url)
@@ -126,8 +50,8 @@ def test_a_bot_killed_during_the_staging_deploy_finishes_it_after_a_restart(
         time.sleep(1)
         assert len(said(fake, "*v1.4.0* is on staging")) == 1
         assert len(said(fake, "started *v1.4.0*")) == 1
-        assert _scalar(url, "SELECT state FROM releases") == "staging"
-        assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
+        assert scalar(url, "SELECT state FROM releases") == "staging"
+        assert scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
     finally:
         logs.append(second.stop())
     assert all("Traceback" not in log for log in logs), logs
@@ -149,19 +73,19 @@ def test_sigterm_during_a_production_deploy_exits_in_time_and_the_restart_releas
         first.process.wait(30)
         assert time.monotonic() - began < 25
         # It was not reaped to `failed`: it is mid-flight, and resumable.
-        assert _scalar(url, "SELECT state FROM releases") in ("deploying", "verifying")
+        assert scalar(url, "SELECT state FROM releases") in ("deploying", "verifying")
     finally:
         logs.append(first.stop())
     second = Bot(tmp_path, fake, url)
     try:
         fake.wait_for(lambda: said(fake, ":tada: *v1.4.0* is released"), timeout=40)
         time.sleep(1)
-        assert _scalar(url, "SELECT state FROM releases") == "released"
+        assert scalar(url, "SELECT state FROM releases") == "released"
         assert len(said(fake, ":rocket:")) == 1
         assert len(said(fake, ":tada:")) == 1
-        assert _scalar(url, "SELECT COUNT(*) FROM deployments") == 1
-        assert _scalar(url, "SELECT outcome FROM deployments") == "succeeded"
-        assert _scalar(url, "SELECT holder FROM deploy_locks") is None
+        assert scalar(url, "SELECT COUNT(*) FROM deployments") == 1
+        assert scalar(url, "SELECT outcome FROM deployments") == "succeeded"
+        assert scalar(url, "SELECT holder FROM deploy_locks") is None
     finally:
         logs.append(second.stop())
     assert "handed" in logs[0] or "stopped" in logs[0], logs[0]
@@ -179,25 +103,25 @@ def test_a_live_instance_takes_over_a_promotion_whose_instance_was_killed(
         first.sim.command("UMANAGER", "promote v1.4.0")
         fake.wait_for(lambda: said(fake, ":rocket:"), timeout=20)
         deadline = time.monotonic() + 20
-        while _scalar(url, "SELECT claimed_by FROM jobs WHERE kind = 'promote'") is None:
+        while scalar(url, "SELECT claimed_by FROM jobs WHERE kind = 'promote'") is None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        holder = _scalar(url, "SELECT claimed_by FROM jobs WHERE kind = 'promote'")
+        holder = scalar(url, "SELECT claimed_by FROM jobs WHERE kind = 'promote'")
         victim = first if str(first.process.pid) in str(holder) else second
         victim.process.send_signal(signal.SIGKILL)
         victim.process.wait(10)
         fake.wait_for(lambda: said(fake, ":tada: *v1.4.0* is released"), timeout=40)
         time.sleep(1)
         assert len(said(fake, ":tada:")) == 1
-        assert _scalar(url, "SELECT COUNT(*) FROM deployments") == 1
-        assert _scalar(url, "SELECT state FROM releases") == "released"
+        assert scalar(url, "SELECT COUNT(*) FROM deployments") == 1
+        assert scalar(url, "SELECT state FROM releases") == "released"
     finally:
         logs += [first.stop(), second.stop()]
     assert all("Traceback" not in log for log in logs), logs
 
 
 def _job_at(url: str, kind: str, step: str) -> bool:
-    row = _scalar(
+    row = scalar(
         url, f"SELECT step || ':' || COALESCE(claimed_by, '') FROM jobs WHERE kind = '{kind}'"
     )
     return isinstance(row, str) and row.startswith(f"{step}:") and not row.endswith(":")
@@ -242,11 +166,11 @@ def test_kill_9_at_every_step_of_staging_and_promotion_does_each_once(
         time.sleep(1)
         for fragment in ("started *v1.4.0*", "is on staging", ":rocket:", "is live", ":tada:"):
             assert len(said(fake, fragment)) == 1, fragment
-        assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
-        assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'production_deploy'") == 1
-        assert _scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'smoke_tests'") == 1
-        assert _scalar(url, "SELECT COUNT(*) FROM deployments") == 1
-        assert _scalar(url, "SELECT state FROM releases") == "released"
+        assert scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
+        assert scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'production_deploy'") == 1
+        assert scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'smoke_tests'") == 1
+        assert scalar(url, "SELECT COUNT(*) FROM deployments") == 1
+        assert scalar(url, "SELECT state FROM releases") == "released"
     finally:
         logs.append(bot.stop())
     assert all("Traceback" not in log for log in logs), logs

@@ -17,22 +17,20 @@ only its answer is late) and a dropped connection (`reset_next`: no effect). A `
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
 import hashlib
 import itertools
 import json
 import re
-import socket
-import struct
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
+
+from tests.fakes.loopback import LoopbackApi, Query, Reply
 
 PACKAGE_JSON = """{
   "name": "portal",
@@ -65,6 +63,7 @@ Answer = tuple[int, Any]  # status and JSON payload (None: no body)
 Args = dict[str, str]  # a route's path parameters, or a request's query
 Body = dict[str, Any]
 Route = Callable[[Args, Args, Body], Answer]
+Call = tuple[str, str, Query, Any]  # method, path, query and JSON body, as `calls` keeps them
 WEB = "https://github.com"
 
 
@@ -124,15 +123,6 @@ class _Deployment:
     statuses: list[dict[str, Any]] = field(default_factory=list)  # oldest first
 
 
-@dataclass(frozen=True)
-class _Fault:
-    status: int = 200
-    body: Any = None  # None: the call is processed as usual
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    reset: bool = False
-
-
 def _git_sha(*parts: str) -> str:
     return hashlib.sha1("\0".join(parts).encode(), usedforsecurity=False).hexdigest()
 
@@ -174,7 +164,7 @@ def _within(span: tuple[datetime | None, bool, datetime | None, bool], when: dat
     return above and below
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackApi[Call]):
     def __init__(
         self,
         token: str = "ghp_fake_release_bot",  # noqa: S107 (the fake's own stand-in token)
@@ -186,14 +176,13 @@ class FakeGitHub:
     ) -> None:
         """`auto_finish`: complete every run with that conclusion once it has been shown
         `auto_finish_after` times (queued on the first, in progress after)."""
+        super().__init__()
         self.token = token
         self.repository = repository
         self.workflows = set(workflows)
         self.auto_finish = auto_finish
         self.auto_finish_after = auto_finish_after
-        self.calls: list[tuple[str, str, dict[str, str], Any]] = []
         self.headers: list[dict[str, str]] = []  # each call's request headers, as `calls`
-        self._lock = threading.RLock()
         self._clock = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
         self._ids = itertools.count(1)
         self._numbers = itertools.count(20)
@@ -202,67 +191,10 @@ class FakeGitHub:
         self._pulls: list[Pull] = []
         self._runs: list[Run] = []
         self._deployments: list[_Deployment] = []
-        self._faults: list[tuple[str, _Fault]] = []  # one-shot, used up in order
-        self._outages: dict[str, _Fault] = {}
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
         root = self._commit(None, "Initial commit", {"package.json": PACKAGE_JSON})
         self.branches["main"] = self._commit(
             root, "Add a change log", {"CHANGELOG.md": CHANGELOG_MD}
         )
-
-    # -- life cycle -----------------------------------------------------------------
-
-    def start(self) -> str:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
-                status, payload, headers, delay, reset = fake._handle(
-                    self.command, self.path, dict(self.headers.items()), raw
-                )
-                stopped = delay > 0 and fake._stopping.wait(delay)
-                if reset or stopped:  # an RST, with no HTTP response at all
-                    self.close_connection = True
-                    linger = struct.pack("ii", 1, 0)
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-                    self.connection.close()
-                    return
-                body = b"" if payload is None else json.dumps(payload).encode()
-                with contextlib.suppress(ConnectionError):  # a client that gave up waiting
-                    self.send_response(status)
-                    if status != 204:
-                        self.send_header("Content-Type", "application/json; charset=utf-8")
-                        self.send_header("Content-Length", str(len(body)))
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    if status != 204:
-                        self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()  # hung handlers drop their connections at once
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # -- what tests read and do ------------------------------------------------------
 
@@ -339,90 +271,24 @@ class FakeGitHub:
         with self._lock:
             return sum(route in f"{m} {p}" for m, p, _, _ in self.calls)
 
-    # -- faults ------------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        route: str,
-        status: int = 500,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-    ) -> None:
-        """Answer the next `times` calls of `route` with `status` (no effect on the repo).
-
-        The body defaults to GitHub's `{"message": ...}`; a 429 gets `Retry-After: 1`."""
-        fault = self._http_fault(status, headers, body)
-        with self._lock:
-            self._faults.extend([(route, fault)] * times)
-
-    def hang_next(self, route: str, seconds: float, times: int = 1) -> None:
-        """Hold back the answer to the next `times` calls for `seconds`; the call takes
-        effect at once, as when GitHub did the work but the client gave up waiting."""
-        with self._lock:
-            self._faults.extend([(route, _Fault(delay=seconds))] * times)
-
-    def reset_next(self, route: str, times: int = 1) -> None:
-        """Reset the connection of the next `times` calls without answering (no effect)."""
-        with self._lock:
-            self._faults.extend([(route, _Fault(reset=True))] * times)
-
-    def fail_always(self, route: str, status: int = 500) -> None:
-        """Fail every call of `route` as `fail_next` does, until `heal`."""
-        with self._lock:
-            self._outages[route] = self._http_fault(status, None, None)
-
-    def heal(self) -> None:
-        """End every outage and drop every queued fault."""
-        with self._lock:
-            self._outages.clear()
-            self._faults.clear()
-
-    @staticmethod
-    def _http_fault(status: int, headers: dict[str, str] | None, body: Any) -> _Fault:
-        if body is None:
-            said = {429: "API rate limit exceeded"}.get(status, HTTPStatus(status).phrase)
-            body = {"message": said, "documentation_url": "https://docs.github.com/rest"}
-        if headers is None:
-            headers = {"Retry-After": "1"} if status == 429 else {}
-        return _Fault(status, body, headers)
-
-    def _take_fault(self, route: str) -> _Fault | None:
-        for n, (match, fault) in enumerate(self._faults):
-            if match == "*" or match in route:
-                del self._faults[n]
-                return fault
-        for match, fault in self._outages.items():
-            if match == "*" or match in route:
-                return fault
-        return None
-
     # -- the HTTP side ---------------------------------------------------------------
 
-    def _handle(
-        self, method: str, target: str, sent: dict[str, str], raw: str
-    ) -> tuple[int, Any, dict[str, str], float, bool]:
-        parts = urlsplit(target)
-        path = parts.path
-        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        try:
-            body, readable = (json.loads(raw) if raw else None), True
-        except ValueError:
-            body, readable = None, False
-        with self._lock:
-            self.calls.append((method, path, query, body))
-            self.headers.append(sent)
-            fault = self._take_fault(f"{method} {path}") or _Fault()
-            if fault.body is not None or fault.reset:
-                return fault.status, fault.body, fault.headers, fault.delay, fault.reset
-            auth = next((v for k, v in sent.items() if k.lower() == "authorization"), "")
-            if auth not in (f"Bearer {self.token}", f"token {self.token}"):
-                status, payload = 401, _message("Bad credentials")
-            elif not readable:
-                status, payload = 400, _message("Problems parsing JSON")
-            else:
-                status, payload = self._route(method, path, query, body)
-            return status, payload, {"X-RateLimit-Remaining": "4999"}, fault.delay, False
+    def _call(self, method: str, path: str, query: Query, headers: Message, body: bytes) -> Call:
+        self.headers.append(dict(headers.items()))
+        return method, path, query, _json(body)[0]
+
+    def _answer(self, method: str, path: str, query: Query, headers: Message, body: bytes) -> Reply:
+        sent, readable = _json(body)
+        if headers.get("Authorization") not in (f"Bearer {self.token}", f"token {self.token}"):
+            status, payload = 401, _message("Bad credentials")
+        elif not readable:
+            status, payload = 400, _message("Problems parsing JSON")
+        else:
+            status, payload = self._route(method, path, query, sent)
+        return Reply(status, payload, {"X-RateLimit-Remaining": "4999"})
+
+    def _error(self, status: int) -> Any:
+        return _message({429: "API rate limit exceeded"}.get(status, HTTPStatus(status).phrase))
 
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> Answer:
         if method == "GET" and path == "/search/issues":
@@ -816,6 +682,14 @@ class FakeGitHub:
     def _get_run(self, args: Args, _q: Args, _b: Body) -> Answer:
         run = next((r for r in self._runs if r.id == int(args["id"])), None)
         return (200, self._poll(run)) if run else (404, _message("Not Found"))
+
+
+def _json(body: bytes) -> tuple[Any, bool]:
+    """A request's JSON body (None: none) and whether it was readable."""
+    try:
+        return (json.loads(body) if body else None), True
+    except ValueError:
+        return None, False
 
 
 def _message(text: str) -> dict[str, Any]:

@@ -20,20 +20,18 @@ serves with `served_to` (evaluated as LaunchDarkly's SDKs would, rollouts summed
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import random
 import re
-import socket
-import struct
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
+
+from tests.fakes.loopback import LoopbackApi, Query, Reply, Request
 
 SEMANTIC_PATCH = "domain-model=launchdarkly.semanticpatch"
 
@@ -120,46 +118,7 @@ class _Flag:
     defaults: dict[str, int] = field(default_factory=lambda: {"onVariation": 0, "offVariation": 1})
 
 
-@dataclass(frozen=True)
-class _Fault:
-    status: int = 200
-    payload: dict[str, Any] | None = None  # None: the call is processed as usual
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds the answer is held back
-    reset: bool = False  # drop the connection instead of answering
-
-
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    payload: dict[str, Any] | None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    reset: bool = False
-
-
-def _http_fault(status: int, headers: dict[str, str] | None) -> _Fault:
-    if status == 429:
-        error = {
-            "code": "rate_limited",
-            "message": "You've exceeded the API rate limit. Try again later.",
-        }
-    elif status >= 500:
-        error = {"code": "internal_server_error", "message": "An internal error occurred"}
-    elif status == 401:
-        error = UNAUTHORIZED
-    elif status == 403:
-        error = {"code": "forbidden", "message": "Access to the requested resource was denied"}
-    elif status == 404:
-        error = NO_ROUTE
-    else:
-        error = {"code": "invalid_request", "message": "Bad request"}
-    if headers is None:
-        headers = {"Retry-After": "1"} if status == 429 else {}
-    return _Fault(status, error, headers)
-
-
-class FakeLaunchDarkly:
+class FakeLaunchDarkly(LoopbackApi[Request]):
     def __init__(
         self,
         token: str = "api-2f7c1d4e-8b9a-4c3d-9e1f-0a1b2c3d4e5f",  # noqa: S107 (a stand-in)
@@ -168,77 +127,14 @@ class FakeLaunchDarkly:
         *,
         seed: int = 0,
     ) -> None:
+        super().__init__()
         self.token = token
         self.project_key = project_key
         self.environments = environments
         self._random = random.Random(seed)  # ids differ per flag and rule, not per run
-        self._lock = threading.RLock()
         self._flags: dict[str, _Flag] = {}
-        self.calls: list[tuple[str, str, dict[str, str]]] = []
         #: Every PATCH that reached the API (after auth): flag key, Content-Type, body.
         self.patches: list[tuple[str, str, Any]] = []
-        self._faults: list[tuple[str, _Fault]] = []  # one-shot, by route, in order
-        self._outages: dict[str, _Fault] = {}  # lasting, by route
-        self._stopping = threading.Event()  # wakes hung handlers on stop()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- life cycle -----------------------------------------------------------------
-
-    def start(self) -> str:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                reply = fake._handle(
-                    self.command,
-                    self.path,
-                    self.headers.get("Authorization"),
-                    self.headers.get("Content-Type") or "",
-                    raw,
-                )
-                stopped = reply.delay > 0 and fake._stopping.wait(reply.delay)
-                if reply.reset or stopped:  # an RST, with no HTTP response at all
-                    self.close_connection = True
-                    linger = struct.pack("ii", 1, 0)
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-                    self.connection.close()
-                    return
-                body = b"" if reply.payload is None else json.dumps(reply.payload).encode()
-                with contextlib.suppress(ConnectionError):  # a client that gave up waiting
-                    self.send_response(reply.status)
-                    if reply.payload is not None:
-                        self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(body)
-
-            # http.server's names for the methods; every one goes through the same routing.
-            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _any
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        serve = self._server.serve_forever
-        threading.Thread(target=serve, args=(0.05,), daemon=True).start()  # stop() in 0.05s
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()  # hung handlers drop their connections at once
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # -- flags, as tests seed and read them ------------------------------------------------
 
@@ -298,92 +194,40 @@ class FakeLaunchDarkly:
         with self._lock:
             return sum(m == method and path_part in p for m, p, _ in self.calls)
 
-    # Faults. `route` is a substring of "METHOD /path" (no query), such as "PATCH /api/v2",
-    # "GET /api/v2/flags" or "/new-checkout", or "*" for every request. Queued one-shot
-    # faults are used up in order (a route's own before "*"'s) and come before an outage.
-
-    def fail_next(
-        self,
-        route: str,
-        status: int = 500,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Answer the next `times` matching requests with HTTP `status` and LaunchDarkly's
-        error body, without acting on them; `headers` default to `Retry-After: 1` for 429."""
-        self._queue(route, _http_fault(status, headers), times)
-
-    def hang_next(self, route: str, seconds: float, times: int = 1) -> None:
-        """Hold back the answer to the next `times` matching requests for `seconds`. The
-        request takes effect at once; only its answer is late."""
-        self._queue(route, _Fault(delay=seconds), times)
-
-    def reset_next(self, route: str, times: int = 1) -> None:
-        """Reset the connection of the next `times` matching requests (no effect)."""
-        self._queue(route, _Fault(reset=True), times)
-
-    def fail_always(self, route: str, status: int = 500) -> None:
-        """Fail every matching request as `fail_next` does, until `heal`."""
-        with self._lock:
-            self._outages[route] = _http_fault(status, None)
-
-    def heal(self, route: str | None = None) -> None:
-        """End the outage of `route` and drop its queued faults (None: of every route)."""
-        with self._lock:
-            if route is None:
-                self._outages.clear()
-                self._faults.clear()
-            else:
-                self._outages.pop(route, None)
-                self._faults = [(r, f) for r, f in self._faults if r != route]
-
-    def _queue(self, route: str, fault: _Fault, times: int) -> None:
-        with self._lock:
-            self._faults.extend([(route, fault)] * times)
-
-    def _take_fault(self, request: str) -> _Fault | None:
-        for specific in (True, False):
-            for index, (route, fault) in enumerate(self._faults):
-                if (route != "*" and route in request) if specific else route == "*":
-                    del self._faults[index]
-                    return fault
-        for route, fault in self._outages.items():
-            if route != "*" and route in request:
-                return fault
-        return self._outages.get("*")
-
     # -- the HTTP side ----------------------------------------------------------------
 
-    def _handle(
-        self, method: str, target: str, authorization: str | None, content_type: str, raw: bytes
-    ) -> _Reply:
-        parts = urlsplit(target)
-        path, query = parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
-        with self._lock:
-            self.calls.append((method, path, query))
-            fault = self._take_fault(f"{method} {path}") or _Fault()
-            if fault.payload is not None or fault.reset:
-                return _Reply(fault.status, fault.payload, fault.headers, reset=fault.reset)
-            reply = self._answer(method, path, query, authorization, content_type, raw)
-        return _Reply(reply.status, reply.payload, reply.headers, delay=fault.delay)
+    content_type = "application/json"
 
-    def _answer(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        authorization: str | None,
-        content_type: str,
-        raw: bytes,
-    ) -> _Reply:
-        if authorization != self.token:  # LaunchDarkly takes the token bare, no "Bearer"
-            return _Reply(401, UNAUTHORIZED)
+    def _call(self, method: str, path: str, query: Query, headers: Message, body: bytes) -> Request:
+        return method, path, query
+
+    def _error(self, status: int) -> dict[str, Any]:
+        if status == 429:
+            return {
+                "code": "rate_limited",
+                "message": "You've exceeded the API rate limit. Try again later.",
+            }
+        if status >= 500:
+            return {"code": "internal_server_error", "message": "An internal error occurred"}
+        if status == 401:
+            return UNAUTHORIZED
+        if status == 403:
+            return {"code": "forbidden", "message": "Access to the requested resource was denied"}
+        if status == 404:
+            return NO_ROUTE
+        return {"code": "invalid_request", "message": "Bad request"}
+
+    def _answer(self, method: str, path: str, query: Query, headers: Message, raw: bytes) -> Reply:
+        content_type = headers.get("Content-Type") or ""
+        # LaunchDarkly takes the token bare, no "Bearer".
+        if headers.get("Authorization") != self.token:
+            return Reply(401, UNAUTHORIZED)
         match = re.fullmatch(r"/api/v2/flags/([^/]+)(?:/([^/]+))?", path)
         if match is None:
-            return _Reply(404, NO_ROUTE)
+            return Reply(404, NO_ROUTE)
         project, key = unquote(match[1]), match[2] and unquote(match[2])
         if project != self.project_key:
-            return _Reply(404, NO_PROJECT)
+            return Reply(404, NO_PROJECT)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -391,25 +235,25 @@ class FakeLaunchDarkly:
         if key is None:
             if method == "POST":
                 return self._create(body)
-            return _Reply(405, {"code": "method_not_allowed", "message": "Method Not Allowed"})
+            return Reply(405, {"code": "method_not_allowed", "message": "Method Not Allowed"})
         flag = self._flags.get(key)
         if method == "GET":
             if flag is None:
-                return _Reply(404, NO_FLAG)
-            return _Reply(200, self._view(flag, query.get("env")))
+                return Reply(404, NO_FLAG)
+            return Reply(200, self._view(flag, query.get("env")))
         if method == "PATCH":
             self.patches.append((key, content_type, copy.deepcopy(body)))
             if flag is None:
-                return _Reply(404, NO_FLAG)
+                return Reply(404, NO_FLAG)
             return self._patch(flag, content_type, body)
         if method == "DELETE":
             if flag is None:
-                return _Reply(404, NO_FLAG)
+                return Reply(404, NO_FLAG)
             del self._flags[key]
-            return _Reply(204, None)
-        return _Reply(405, {"code": "method_not_allowed", "message": "Method Not Allowed"})
+            return Reply(204, None)
+        return Reply(405, {"code": "method_not_allowed", "message": "Method Not Allowed"})
 
-    def _create(self, body: Any) -> _Reply:
+    def _create(self, body: Any) -> Reply:
         if not isinstance(body, dict):
             return _invalid("the request body must be a JSON object")
         key, name = body.get("key"), body.get("name")
@@ -418,7 +262,7 @@ class FakeLaunchDarkly:
         if not isinstance(name, str) or not name:
             return _invalid("name: required")
         if key in self._flags:
-            return _Reply(409, {"code": "conflict", "message": "A flag with this key exists"})
+            return Reply(409, {"code": "conflict", "message": "A flag with this key exists"})
         variations = body.get("variations") or [{"value": True}, {"value": False}]
         if not isinstance(variations, list) or len(variations) < 2:
             return _invalid("variations: a flag needs at least two")
@@ -442,9 +286,9 @@ class FakeLaunchDarkly:
             env.fallthrough = {"variation": flag.defaults["onVariation"]}
             env.off_variation = flag.defaults["offVariation"]
         self._flags[key] = flag
-        return _Reply(201, self._view(flag, None))
+        return Reply(201, self._view(flag, None))
 
-    def _patch(self, flag: _Flag, content_type: str, body: Any) -> _Reply:
+    def _patch(self, flag: _Flag, content_type: str, body: Any) -> Reply:
         work = copy.deepcopy(flag)  # all of a patch or nothing of it
         try:
             if SEMANTIC_PATCH in content_type.replace(" ", ""):
@@ -455,11 +299,11 @@ class FakeLaunchDarkly:
         except _Invalid as error:
             return _invalid(str(error))
         except LookupError:
-            return _Reply(404, NO_ENVIRONMENT)
+            return Reply(404, NO_ENVIRONMENT)
         if work != flag:
             work.version += 1
         self._flags[flag.key] = work
-        return _Reply(200, self._view(work, environment))
+        return Reply(200, self._view(work, environment))
 
     def _semantic(self, flag: _Flag, body: Any) -> str | None:
         if not isinstance(body, dict) or not isinstance(body.get("instructions"), list):
@@ -728,8 +572,8 @@ def _value(values: list[Any], served: dict[str, Any]) -> bool | str:
     return f"{percent:g}% true"
 
 
-def _invalid(message: str) -> _Reply:
-    return _Reply(400, {"code": "invalid_request", "message": message})
+def _invalid(message: str) -> Reply:
+    return Reply(400, {"code": "invalid_request", "message": message})
 
 
 def _now_ms() -> int:

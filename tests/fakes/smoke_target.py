@@ -8,12 +8,11 @@ answer at all. Every request is recorded in `requests` as (method, path).
 from __future__ import annotations
 
 import contextlib
-import socket
-import struct
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakes.loopback import LoopbackServer, QuietHandler, drop_connection
 
 
 @dataclass(frozen=True)
@@ -23,13 +22,12 @@ class _Route:
     reset: bool = False  # drop the connection instead of answering
 
 
-class SmokeTarget:
+class SmokeTarget(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
         self.requests: list[tuple[str, str]] = []
-        self._stopping = threading.Event()  # wakes hung handlers on stop()
-        self._server: ThreadingHTTPServer | None = None
 
     def answer(self, path: str, status: int) -> None:
         with self._lock:
@@ -43,10 +41,10 @@ class SmokeTarget:
         with self._lock:
             self._routes[path] = _Route(reset=True)
 
-    def start(self) -> str:
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
         target = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
@@ -56,11 +54,8 @@ class SmokeTarget:
                     route = target._routes.get(path, _Route(status=404))
                 if route.delay and target._stopping.wait(route.delay):
                     route = _Route(reset=True)  # stopping: do not keep the test waiting
-                if route.reset:  # an RST, with no HTTP response at all
-                    self.close_connection = True
-                    linger = struct.pack("ii", 1, 0)
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-                    self.connection.close()
+                if route.reset:
+                    drop_connection(self)
                     return
                 body = b"" if self.command == "HEAD" else b"secret body text\n"
                 with contextlib.suppress(ConnectionError):  # a client that gave up waiting
@@ -72,23 +67,4 @@ class SmokeTarget:
 
             do_GET = do_HEAD = do_POST = do_OPTIONS = _serve  # noqa: N815 (http.server's naming)
 
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        serve = self._server.serve_forever
-        threading.Thread(target=serve, args=(0.05,), daemon=True).start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return Handler

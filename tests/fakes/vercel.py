@@ -18,20 +18,16 @@ production (`set_production`), make a promotion slow (`switch_after_polls`) or f
 
 from __future__ import annotations
 
-import contextlib
-import json
 import random
 import re
-import socket
 import string
-import struct
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from email.message import Message
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.loopback import LoopbackApi, Query, Reply, Request
 
 FORBIDDEN = {"error": {"code": "forbidden", "message": "Not authorized"}}
 NO_TEAM_ACCESS = {
@@ -69,39 +65,7 @@ class _Switch:
     polls_left: int
 
 
-@dataclass(frozen=True)
-class _Fault:
-    status: int = 200
-    payload: dict[str, Any] | None = None  # None: the call is processed as usual
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds the answer is held back
-    reset: bool = False  # drop the connection instead of answering
-
-
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    payload: dict[str, Any] | None  # None: no body (promote and rollback answer so)
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    reset: bool = False
-
-
-def _http_fault(status: int, headers: dict[str, str] | None) -> _Fault:
-    if status == 429:
-        error = {"code": "rate_limited", "message": "Rate limit exceeded"}
-    elif status >= 500:
-        error = {"code": "internal_server_error", "message": "An unexpected error occurred"}
-    elif status == 403:
-        error = FORBIDDEN["error"]
-    else:
-        error = {"code": "bad_request", "message": "Bad request"}
-    if headers is None:
-        headers = {"Retry-After": "1"} if status == 429 else {}
-    return _Fault(status, {"error": error}, headers)
-
-
-class FakeVercel:
+class FakeVercel(LoopbackApi[Request]):
     def __init__(
         self,
         token: str = "vercel-test-token",  # noqa: S107 (the fake's own stand-in token)
@@ -117,6 +81,7 @@ class FakeVercel:
         `<project_name>.vercel.app`, as Vercel gives every project). `switch_after_polls`:
         how many reads of the project still show the old production after a promotion or
         rollback was accepted (0: it switches at once)."""
+        super().__init__()
         self.token = token
         self.project_id = project_id
         self.project_name = project_name
@@ -124,7 +89,6 @@ class FakeVercel:
         self.domains = (f"{project_name}.vercel.app",) if domains is None else domains
         self.switch_after_polls = switch_after_polls
         self._random = random.Random(seed)  # ids differ per deployment, not per test run
-        self._lock = threading.RLock()
         self._deployments: dict[str, _Deployment] = {}
         self._production: str | None = None
         self._served: set[str] = set()  # every deployment production ever served
@@ -136,64 +100,6 @@ class FakeVercel:
         self._last_created = 0
         self.promotions: list[str] = []  # deployment ids, as each promote arrived
         self.rollbacks: list[str] = []
-        self.calls: list[tuple[str, str, dict[str, str]]] = []
-        self._faults: list[tuple[str, _Fault]] = []  # one-shot, by route, in order
-        self._outages: dict[str, _Fault] = {}  # lasting, by route
-        self._stopping = threading.Event()  # wakes hung handlers on stop()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- life cycle -----------------------------------------------------------------
-
-    def start(self) -> str:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)  # promote and rollback take no body
-                reply = fake._handle(self.command, self.path, self.headers.get("Authorization"))
-                stopped = reply.delay > 0 and fake._stopping.wait(reply.delay)
-                if reply.reset or stopped:  # an RST, with no HTTP response at all
-                    self.close_connection = True
-                    linger = struct.pack("ii", 1, 0)
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-                    self.connection.close()
-                    return
-                body = b"" if reply.payload is None else json.dumps(reply.payload).encode()
-                with contextlib.suppress(ConnectionError):  # a client that gave up waiting
-                    self.send_response(reply.status)
-                    if reply.payload is not None:
-                        self.send_header("Content-Type", "application/json; charset=utf-8")
-                    self.send_header("Content-Length", str(len(body)))
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(body)
-
-            # http.server's names for the methods; every one goes through the same routing.
-            do_GET = do_POST = do_PATCH = do_DELETE = _any
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        serve = self._server.serve_forever
-        threading.Thread(target=serve, args=(0.05,), daemon=True).start()  # stop() in 0.05s
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()  # hung handlers drop their connections at once
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # -- the project, as tests drive it ---------------------------------------------------
 
@@ -254,86 +160,33 @@ class FakeVercel:
         with self._lock:
             return self._deployment_view(self._deployments[uid])
 
-    # Faults. `route` is a substring of "METHOD /path" (no query), such as "/promote/",
-    # "GET /v9/projects" or "/v7/deployments", or "*" for every request. Queued one-shot
-    # faults are used up in order (a route's own before "*"'s) and come before an outage.
-
-    def fail_next(
-        self,
-        route: str,
-        status: int = 500,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Answer the next `times` matching requests with HTTP `status` and Vercel's error
-        body, without acting on them; `headers` default to `Retry-After: 1` for 429."""
-        self._queue(route, _http_fault(status, headers), times)
-
-    def hang_next(self, route: str, seconds: float, times: int = 1) -> None:
-        """Hold back the answer to the next `times` matching requests for `seconds`. The
-        request takes effect at once (a promotion starts); only its answer is late."""
-        self._queue(route, _Fault(delay=seconds), times)
-
-    def reset_next(self, route: str, times: int = 1) -> None:
-        """Reset the connection of the next `times` matching requests (no effect)."""
-        self._queue(route, _Fault(reset=True), times)
-
-    def fail_always(self, route: str, status: int = 500) -> None:
-        """Fail every matching request as `fail_next` does, until `heal`."""
-        with self._lock:
-            self._outages[route] = _http_fault(status, None)
-
-    def heal(self, route: str | None = None) -> None:
-        """End the outage of `route` and drop its queued faults (None: of every route)."""
-        with self._lock:
-            if route is None:
-                self._outages.clear()
-                self._faults.clear()
-            else:
-                self._outages.pop(route, None)
-                self._faults = [(r, f) for r, f in self._faults if r != route]
-
     def count(self, method: str, path_part: str) -> int:
         """How many `method` requests whose path contains `path_part` arrived."""
         with self._lock:
             return sum(m == method and path_part in p for m, p, _ in self.calls)
 
-    def _queue(self, route: str, fault: _Fault, times: int) -> None:
-        with self._lock:
-            self._faults.extend([(route, fault)] * times)
-
-    def _take_fault(self, request: str) -> _Fault | None:
-        for specific in (True, False):
-            for index, (route, fault) in enumerate(self._faults):
-                if (route != "*" and route in request) if specific else route == "*":
-                    del self._faults[index]
-                    return fault
-        for route, fault in self._outages.items():
-            if route != "*" and route in request:
-                return fault
-        return self._outages.get("*")
-
     # -- the HTTP side ----------------------------------------------------------------
 
-    def _handle(self, method: str, target: str, authorization: str | None) -> _Reply:
-        parts = urlsplit(target)
-        path, query = parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
-        with self._lock:
-            self.calls.append((method, path, query))
-            fault = self._take_fault(f"{method} {path}") or _Fault()
-            if fault.payload is not None or fault.reset:
-                return _Reply(fault.status, fault.payload, fault.headers, reset=fault.reset)
-            reply = self._answer(method, path, query, authorization)
-        return _Reply(reply.status, reply.payload, reply.headers, delay=fault.delay)
+    def _call(self, method: str, path: str, query: Query, headers: Message, body: bytes) -> Request:
+        return method, path, query
 
-    def _answer(
-        self, method: str, path: str, query: dict[str, str], authorization: str | None
-    ) -> _Reply:
-        if authorization != f"Bearer {self.token}":
-            return _Reply(403, FORBIDDEN)
+    def _error(self, status: int) -> dict[str, Any]:
+        if status == 429:
+            error = {"code": "rate_limited", "message": "Rate limit exceeded"}
+        elif status >= 500:
+            error = {"code": "internal_server_error", "message": "An unexpected error occurred"}
+        elif status == 403:
+            error = FORBIDDEN["error"]
+        else:
+            error = {"code": "bad_request", "message": "Bad request"}
+        return {"error": error}
+
+    def _answer(self, method: str, path: str, query: Query, headers: Message, body: bytes) -> Reply:
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            return Reply(403, FORBIDDEN)
         team = query.get("teamId")
         if team is not None and team != self.team_id:
-            return _Reply(403, NO_TEAM_ACCESS)  # the token is no member of that team
+            return Reply(403, NO_TEAM_ACCESS)  # the token is no member of that team
         # Without teamId Vercel looks in the token owner's own account, which does not hold
         # a team's project: everything is "not found".
         in_scope = team == self.team_id
@@ -342,9 +195,9 @@ class FakeVercel:
         if method == "GET" and (match := re.fullmatch(r"/v13/deployments/([^/]+)", path)):
             found = self._find(match[1]) if in_scope else None
             if found is None:
-                return _Reply(404, NO_DEPLOYMENT)
-            return _Reply(200, self._deployment_view(found))
-        routes: dict[tuple[str, str], Callable[..., _Reply]] = {
+                return Reply(404, NO_DEPLOYMENT)
+            return Reply(200, self._deployment_view(found))
+        routes: dict[tuple[str, str], Callable[..., Reply]] = {
             ("GET", r"/v9/projects/([^/]+)"): self._get_project,
             ("GET", r"/v1/projects/([^/]+)/promote/aliases"): self._promote_aliases,
             ("POST", r"/v10/projects/([^/]+)/promote/([^/]+)"): self._promote,
@@ -353,14 +206,14 @@ class FakeVercel:
         for (verb, pattern), answer in routes.items():
             if method == verb and (match := re.fullmatch(pattern, path)):
                 if not in_scope or match[1] not in (self.project_id, self.project_name):
-                    return _Reply(404, NO_PROJECT)
+                    return Reply(404, NO_PROJECT)
                 return answer(query, *match.groups()[1:])
-        return _Reply(404, NO_ROUTE)
+        return Reply(404, NO_ROUTE)
 
-    def _list(self, query: dict[str, str], in_scope: bool) -> _Reply:
+    def _list(self, query: dict[str, str], in_scope: bool) -> Reply:
         project = query.get("projectId")
         if project is not None and (not in_scope or project not in self._project_names()):
-            return _Reply(404, NO_PROJECT)
+            return Reply(404, NO_PROJECT)
         states = set(query["state"].split(",")) if query.get("state") else None
         found = [
             d
@@ -375,7 +228,7 @@ class FakeVercel:
         found.sort(key=lambda d: d.created, reverse=True)  # Vercel lists the newest first
         limit = int(float(query.get("limit") or LIST_LIMIT))
         page = found[:limit]
-        return _Reply(
+        return Reply(
             200,
             {
                 "deployments": [self._list_item(d) for d in page],
@@ -387,16 +240,16 @@ class FakeVercel:
             },
         )
 
-    def _get_project(self, _query: dict[str, str]) -> _Reply:
+    def _get_project(self, _query: dict[str, str]) -> Reply:
         # Each read of the project is one poll of a promotion or rollback under way.
         if self._pending is not None:
             if self._pending.polls_left <= 0:
                 self._switch(self._pending.to)
             else:
                 self._pending.polls_left -= 1
-        return _Reply(200, self._project_view())
+        return Reply(200, self._project_view())
 
-    def _promote_aliases(self, query: dict[str, str]) -> _Reply:
+    def _promote_aliases(self, query: dict[str, str]) -> Reply:
         # The domains of the last promotion or rollback, with how far each got; a project
         # always has at least its own <name>.vercel.app.
         domains = self.domains or (f"{self.project_name}.vercel.app",)
@@ -411,30 +264,30 @@ class FakeVercel:
         ]
         if query.get("failedOnly") == "true":
             aliases = [a for a in aliases if a["status"] == "failed"]
-        return _Reply(
+        return Reply(
             200,
             {"aliases": aliases, "pagination": {"count": len(aliases), "next": None, "prev": None}},
         )
 
-    def _promote(self, _query: dict[str, str], uid: str) -> _Reply:
+    def _promote(self, _query: dict[str, str], uid: str) -> Reply:
         self.promotions.append(uid)
         deployment = self._deployments.get(uid)
         if deployment is None:
-            return _Reply(404, NO_DEPLOYMENT)
+            return Reply(404, NO_DEPLOYMENT)
         if deployment.state != "READY":
-            return _Reply(
+            return Reply(
                 400, {"error": {"code": "bad_request", "message": "Deployment is not ready"}}
             )
         fail = self._fail_promotions > 0
         self._fail_promotions -= fail
         return self._alias_request("promote", uid, fail)
 
-    def _rollback(self, _query: dict[str, str], uid: str) -> _Reply:
+    def _rollback(self, _query: dict[str, str], uid: str) -> Reply:
         self.rollbacks.append(uid)
         if uid not in self._deployments:
-            return _Reply(404, NO_DEPLOYMENT)
+            return Reply(404, NO_DEPLOYMENT)
         if uid not in self._served:
-            return _Reply(
+            return Reply(
                 400,
                 {
                     "error": {
@@ -447,7 +300,7 @@ class FakeVercel:
         self._fail_rollbacks -= fail
         return self._alias_request("rollback", uid, fail)
 
-    def _alias_request(self, kind: str, uid: str, fail: bool) -> _Reply:
+    def _alias_request(self, kind: str, uid: str, fail: bool) -> Reply:
         self._last_request = {
             "fromDeploymentId": self._production,
             "toDeploymentId": uid,
@@ -459,13 +312,13 @@ class FakeVercel:
         if fail:
             self._last_request["jobStatus"] = "failed"
             self._alias_status = "failed"
-            return _Reply(202, None)
+            return Reply(202, None)
         if self.switch_after_polls <= 0:
             self._switch(uid)
-            return _Reply(201, None)
+            return Reply(201, None)
         self._alias_status = "pending"
         self._pending = _Switch(uid, self.switch_after_polls)
-        return _Reply(202, None)
+        return Reply(202, None)
 
     def _switch(self, uid: str) -> None:
         self._production = uid
