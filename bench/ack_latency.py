@@ -4,8 +4,8 @@ Starts the whole bot on loopback (fake Slack, real app on uvicorn, SQLite or DAT
 makes every staging deploy take --work seconds, fires --requests simultaneous signed
 `/release start` commands, and reports the acknowledgement latency Slack would see.
 
-    python benchmarks/ack_latency.py --requests 12 --work 5
-    python benchmarks/ack_latency.py --requests 50 --work 5 --postgres postgresql://postgres@127.0.0.1/postgres
+    python bench/ack_latency.py --requests 12 --work 5
+    python bench/ack_latency.py --requests 50 --work 5 --postgres postgresql://postgres@127.0.0.1/postgres
 
 With --postgres the benchmark creates a scratch database on that server and drops it after.
 """
