@@ -47,6 +47,7 @@ def test_the_home_tab_shows_the_state_of_releases_and_follows_changes(
         assert "waiting for QA to record the staging regression" in _text(bot.fake.homes[QA])
 
         bot.run(MANAGER, "flag add share-v2 Agency turn it off")
+        bot.wait_said("added the flag `share-v2`")  # (commands run concurrently)
         bot.run(MANAGER, "flag launch share-v2")
         bot.wait_said("launched `share-v2`")
         clock.advance(timedelta(days=30))
