@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.pump import Claimed, Pump
 from bot.views.review import review_message
 from commands.errors import incident_id
-from commands.outcome import ANNOUNCE, HOME, HOMES, REPLY, REVIEW, UPLOAD
+from commands.outcome import ANNOUNCE, HOME, REPLY, REVIEW, UPLOAD
 from commands.release_notes import as_mrkdwn
 from release.audit import AuditAction
 from release.records import ReleaseRecord
@@ -136,11 +136,7 @@ class Delivery(Pump):
             elif message.kind == UPLOAD:
                 self._upload(message.payload)
             elif message.kind == HOME:
-                self._publish_homes([str(message.payload["user"])])
-            elif message.kind == HOMES:
-                with self._store.transaction() as uow:
-                    viewers = uow.home_viewers()
-                self._publish_homes(viewers)
+                self._publish_home(str(message.payload["user"]))
             else:
                 raise Undeliverable(f"unknown message kind {message.kind!r}")
         except Exception as error:
@@ -165,14 +161,10 @@ class Delivery(Pump):
             channel=payload["channel"], user=payload["user"], text=payload["text"]
         )
 
-    def _publish_homes(self, users: list[str]) -> None:
-        """The Home tab as the database has it now, for each user (publishing is idempotent,
-        so a retry after a failure part way through publishes them all again)."""
-        if self._home is None or not users:
-            return
-        view = self._home()
-        for user in users:
-            self._client.views_publish(user_id=user, view=view)
+    def _publish_home(self, user: str) -> None:
+        """One person's Home tab, as the database has it now (publishing is idempotent)."""
+        if self._home is not None:
+            self._client.views_publish(user_id=user, view=self._home())
 
     def _upload(self, payload: dict[str, Any]) -> None:
         """Share a file: files.getUploadURLExternal, a POST of its bytes to the URL that

@@ -200,7 +200,7 @@ def _smoked(uow: UnitOfWork, ctx: Context, job: JobRecord, result: Result) -> st
     passed = ", ".join(
         f"{escape(c.name)} ({escape(c.detail)})" if c.detail else escape(c.name) for c in checks
     )
-    notes = release.notes_data or ReleaseNotes(release.version, remark=release.notes)
+    notes = _notes_of(release)
     ctx.conversation.announce(
         f":tada: *{release.version}* is released. Smoke tests passed: {passed}."
         f"{ctx.integrations.note} Next: the change log, the release notes e-mail and the "

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from commands.context import Context
 from commands.parser import Metrics
-from release.metrics import DeliveryMetrics, verdicts
+from release.metrics import DeliveryMetrics, Verdict, verdicts
 from release.permissions import Action
 
 MARK = {True: ":white_check_mark:", False: ":x:", None: ":heavy_minus_sign:"}
@@ -25,7 +25,11 @@ def metrics(ctx: Context, command: Metrics) -> None:
 
 def report(measured: DeliveryMetrics, days: int) -> str:
     lines = [f"*Delivery metrics, last {days} days*"]
-    for verdict in verdicts(measured):
-        target = "no target" if verdict.target == "no target" else f"target: {verdict.target}"
-        lines.append(f"{MARK[verdict.met]} *{verdict.name}*: {verdict.shown} ({target})")
+    lines += [verdict_line(v) for v in verdicts(measured)]
     return "\n".join(lines)
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """One metric, its mark and its target, as every surface shows it."""
+    target = "no target" if verdict.target == "no target" else f"target: {verdict.target}"
+    return f"{MARK[verdict.met]} *{verdict.name}*: {verdict.shown} ({target})"

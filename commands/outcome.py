@@ -11,8 +11,8 @@ from typing import Any
 from storage.unit_of_work import Store, UnitOfWork
 
 ANNOUNCE, REPLY, REVIEW, UPLOAD = "announce", "reply", "review", "upload"
-#: One person's Home tab; every viewer's (recorded by the storage layer on a change).
-HOME, HOMES = "home", "homes"
+#: One person's Home tab (recorded on opening it, and by the storage layer on a change).
+HOME = "home"
 #: Slack shows about this much of a message's text; longer text is cut (see `fit`).
 MESSAGE_LIMIT = 4000
 #: The largest file `Outcome.upload` records: the outbox row holds it until Slack has it.

@@ -16,12 +16,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from commands.home import HomeFacts
+from commands.metrics import verdict_line
 from commands.outcome import fit
 from commands.text import escape
 from commands.timefmt import in_zone
 
 SECTION_LIMIT = 3000
-MARK = {True: ":white_check_mark:", False: ":x:", None: ":heavy_minus_sign:"}
 
 
 def home_view(facts: HomeFacts, zone: ZoneInfo) -> dict[str, Any]:
@@ -65,11 +65,7 @@ def home_view(facts: HomeFacts, zone: ZoneInfo) -> dict[str, Any]:
         blocks.append(_section("\n".join(lines)))
     blocks.append(DividerBlock())
     lines = ["*Delivery, last 30 days*"]
-    lines += [
-        f"{MARK[v.met]} *{v.name}*: {v.shown} "
-        + ("(no target)" if v.target == "no target" else f"(target: {v.target})")
-        for v in facts.metrics
-    ]
+    lines += [verdict_line(v) for v in facts.metrics]
     blocks.append(_section("\n".join(lines)))
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=f"Updated {in_zone(facts.now, zone)}")])
