@@ -35,6 +35,7 @@ def serve() -> int:
     from sqlalchemy.exc import OperationalError
 
     from bot.runtime import build_runtime
+    from storage.migrate import SchemaTooNew
 
     try:
         if settings.slack_app_token is not None:
@@ -52,6 +53,9 @@ def serve() -> int:
             file=sys.stderr,
         )
         return 2
+    except SchemaTooNew as error:
+        print(f"release-bot: {error}", file=sys.stderr)
+        return 2
     except OperationalError as error:
         print(
             "release-bot: cannot reach the database at DATABASE_URL: "
@@ -67,9 +71,24 @@ def serve() -> int:
             ", ".join(dry),
         )
 
+    sock = None
+    if settings.slack_app_token is None:
+        from bot.server import bind
+
+        try:
+            sock = bind(settings.host, settings.port)
+        except OSError as error:
+            runtime.close()
+            print(
+                f"release-bot: cannot listen on {settings.host}:{settings.port}: "
+                f"{error.strerror or error}",
+                file=sys.stderr,
+            )
+            return 2
     runtime.start()
     try:
-        if settings.slack_app_token is not None:
+        if sock is None:
+            assert settings.slack_app_token is not None
             log.info("connecting to Slack in Socket Mode")
             asyncio.run(_socket_mode(runtime.bolt, settings.slack_app_token.get_secret_value()))
             runtime.close()
@@ -77,11 +96,11 @@ def serve() -> int:
             logging.shutdown()
             os._exit(0)
         else:
-            from bot.server import bind, uvicorn_server
+            from bot.server import uvicorn_server
 
             log.info("serving Slack's requests at POST /slack/events on port %s", settings.port)
             # SIGTERM: uvicorn stops accepting, then its lifespan runs runtime.close().
-            uvicorn_server(runtime.asgi).run(sockets=[bind(settings.host, settings.port)])
+            uvicorn_server(runtime.asgi).run(sockets=[sock])
     finally:
         runtime.close()
     return 0
@@ -125,7 +144,7 @@ def migrate() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from storage.db import make_engine
-    from storage.migrate import upgrade
+    from storage.migrate import SchemaTooNew, upgrade
 
     try:
         url = DatabaseSettings().database_url
@@ -133,8 +152,13 @@ def migrate() -> int:
         print(describe(error, bot=False), file=sys.stderr)
         return 2
     engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    try:
+        upgrade(engine)
+    except SchemaTooNew as error:
+        print(f"release-bot: {error}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
     log.info("database is at the newest schema")
     return 0
 

@@ -383,3 +383,66 @@ def test_github_and_vercel_are_configured_together(monkeypatch: pytest.MonkeyPat
     assert "GitHub and Vercel work together: set VERCEL_TOKEN and VERCEL_PROJECT_ID too" in (
         describe(raised.value)
     )
+
+
+def test_a_build_older_than_the_database_stops_with_one_line(tmp_path: Path) -> None:
+    """A newer build migrated the database; this one neither starts nor migrates it."""
+    import sqlite3
+
+    from bot.console.fake_slack import FakeSlack
+
+    url = f"sqlite:///{tmp_path}/newer.sqlite3"
+    migrate = [sys.executable, "-m", "bot.cli", "migrate"]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATABASE_URL": url}
+    subprocess.run(migrate, env=env, cwd=tmp_path, check=True, capture_output=True, timeout=60)
+    with sqlite3.connect(tmp_path / "newer.sqlite3") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0099'")
+
+    again = subprocess.run(
+        migrate, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    fake = FakeSlack(bot_token="xoxb-1")
+    fake.start()
+    try:
+        started = _start(tmp_path, {**GOOD, "SLACK_API_URL": fake.api_url, "DATABASE_URL": url})
+    finally:
+        fake.stop()
+    for result in (again, started):
+        assert result.returncode == 2, result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last == (
+            "release-bot: the database's schema (0099) is newer than this build's (0010); "
+            "deploy a build at least as new"
+        )
+        assert "Traceback" not in result.stderr
+
+
+def test_a_port_already_taken_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    from bot.console.fake_slack import FakeSlack
+
+    fake = FakeSlack(bot_token="xoxb-1")
+    fake.start()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        try:
+            result = _start(
+                tmp_path,
+                {
+                    **GOOD,
+                    "SLACK_API_URL": fake.api_url,
+                    "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+                    "HOST": "127.0.0.1",
+                    "PORT": str(port),
+                },
+            )
+        finally:
+            fake.stop()
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"release-bot: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "Traceback" not in result.stderr
