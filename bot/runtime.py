@@ -173,7 +173,7 @@ def build_runtime(
         store=store,
         integrations=integrations or _integrations(settings),
         clock=clock,
-        worker=Worker(settings.worker_threads),
+        worker=Worker(settings.command_threads),
         web_client=client,
         instance=instance_name(),
     )

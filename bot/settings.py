@@ -74,7 +74,11 @@ class Settings(DatabaseSettings):
     smoke_checks: Annotated[list[str] | tuple[SmokeCheck, ...], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_SMOKE_CHECKS)
     )
+    #: Release steps: they mostly wait on GitHub and Vercel, so many may run at once.
     worker_threads: int = Field(default=32, ge=1, le=256)
+    #: Commands and clicks: database work in Python; more threads only queue for the
+    #: interpreter and the database (and slow every acknowledgement on the way).
+    command_threads: int = Field(default=4, ge=1, le=64)
 
     # -- the release cadence ------------------------------------------------------
     release_timezone: str = "Australia/Brisbane"

@@ -1,7 +1,8 @@
 """Where slow work runs: a thread pool beside the event loop that acknowledges Slack.
 
 Listeners ack on the event loop and hand their database and integration work to this
-pool, so one slow release never delays anyone else's acknowledgement.
+pool without waiting for it (`submit`), so the acknowledgement goes out at once and one
+slow release never delays anyone else's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from commands.errors import incident_id
@@ -28,14 +29,26 @@ class Worker:
         self._idle = threading.Condition()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` on the pool and wait for its result (the health check's database ping)."""
         loop = asyncio.get_running_loop()
+        self._enter()
         return await loop.run_in_executor(
             self._executor, functools.partial(self._counted, fn, *args)
         )
 
-    def _counted(self, fn: Callable[..., T], *args: Any) -> T:
+    def submit(self, fn: Callable[..., object], *args: Any) -> None:
+        """Hand `fn` to the pool and return at once: the caller's ack() is not kept waiting.
+
+        Counted from now, so a shutdown that starts before `fn` does still waits for it.
+        """
+        self._enter()
+        self._executor.submit(self._counted, fn, *args).add_done_callback(_log_failure)
+
+    def _enter(self) -> None:
         with self._idle:
             self._busy += 1
+
+    def _counted(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(*args)
         finally:
@@ -51,6 +64,11 @@ class Worker:
         with self._idle:
             while self._busy and (deadline is None or time.monotonic() < deadline):
                 self._idle.wait(0.1)
+
+
+def _log_failure(future: Future[object]) -> None:
+    if not future.cancelled() and (error := future.exception()) is not None:
+        log.error("work handed off by a listener failed", exc_info=error)
 
 
 def guarded(tell: Callable[[str], None], fn: Callable[..., T], *args: Any) -> T | None:

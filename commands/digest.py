@@ -13,12 +13,6 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
-
 from commands.context import Context
 from commands.metrics import report
 from commands.outcome import MESSAGE_LIMIT
@@ -76,6 +70,13 @@ def chart_png(series: list[WeekPoint], zone: ZoneInfo) -> bytes:
     Both targets are drawn as dashed lines; a week without deploys has no rate, and the
     line has a gap there. Each week is labelled with the date it starts, in `zone`.
     """
+    # Imported here: matplotlib costs half a second at start-up, and only Mondays need it.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
+
     figure = Figure(figsize=CHART_SIZE, dpi=CHART_DPI)
     FigureCanvasAgg(figure)
     deploys_axis = figure.add_subplot()

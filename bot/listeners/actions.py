@@ -43,7 +43,7 @@ def register(app: AsyncApp, services: Services) -> None:
             if review is not None:
                 sign_off.tick(ctx, review_id, compliance_selection(review, values))
 
-        await services.worker.run(guarded, ctx.conversation.reply, work)
+        services.worker.submit(guarded, ctx.conversation.reply, work)
 
 
 def _message_review_id(body: dict[str, Any]) -> str | None:
@@ -62,7 +62,7 @@ def _sign_off_click(services: Services, decision: Decision) -> Any:
         review_id = _review_id(action.get("value"))
         ctx = services.context(body["user"]["id"], body.get("response_url"))
         if review_id is None:
-            await services.worker.run(ctx.conversation.reply, UNKNOWN_BUTTON)
+            services.worker.submit(ctx.conversation.reply, UNKNOWN_BUTTON)
             return
         trigger_id = body.get("trigger_id")
 
@@ -77,7 +77,7 @@ def _sign_off_click(services: Services, decision: Decision) -> Any:
                     view=sign_off_modal(review_id, version, decision, choice.roles),
                 )
 
-        await services.worker.run(guarded, ctx.conversation.reply, work)
+        services.worker.submit(guarded, ctx.conversation.reply, work)
 
     sign_off_clicked.__name__ = f"sign_off_{decision.value}_clicked"
     return sign_off_clicked

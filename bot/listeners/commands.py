@@ -31,4 +31,4 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         ctx = services.context(command["user_id"], command.get("response_url"))
-        await services.worker.run(guarded, ctx.conversation.reply, execute, ctx, parsed)
+        services.worker.submit(guarded, ctx.conversation.reply, execute, ctx, parsed)

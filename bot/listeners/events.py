@@ -24,4 +24,4 @@ def register(app: AsyncApp, services: Services) -> None:
                 uow.open_home(user)
                 ctx.conversation.show_home(user)
 
-        await services.worker.run(guarded, ctx.conversation.reply, work)
+        services.worker.submit(guarded, ctx.conversation.reply, work)

@@ -51,6 +51,6 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         assert role is not None
         ctx = services.context(body["user"]["id"])
-        await services.worker.run(
+        services.worker.submit(
             guarded, ctx.conversation.reply, sign_off.record, ctx, review_id, role, decision, reason
         )
