@@ -49,6 +49,14 @@ class SlackSimulator:
     def command(
         self, user_id: str, text: str, *, channel_id: str | None = None, user_name: str = ""
     ) -> httpx.Response:
+        return self.signed_post(
+            self.command_body(user_id, text, channel_id=channel_id, user_name=user_name)
+        )
+
+    def command_body(
+        self, user_id: str, text: str, *, channel_id: str | None = None, user_name: str = ""
+    ) -> str:
+        """The form Slack posts for `/release <text>` (a response URL and trigger of its own)."""
         channel = channel_id or self.channel_id
         form = {
             "token": "deprecated-verification-token",
@@ -65,7 +73,7 @@ class SlackSimulator:
             "response_url": self.fake.response_url(channel, user_id),
             "trigger_id": self.fake.issue_trigger(user_id),
         }
-        return self.signed_post(urlencode(form))
+        return urlencode(form)
 
     def event(self, user_id: str, event_type: str, **fields: Any) -> httpx.Response:
         """An Events API callback, signed, as Slack sends `app_home_opened` and the like."""
@@ -84,6 +92,10 @@ class SlackSimulator:
         return self.signed_post(urlencode({"payload": json.dumps(payload)}))
 
     def click(self, user_id: str, message: Message, action_id: str) -> httpx.Response:
+        return self.signed_post(self.click_body(user_id, message, action_id))
+
+    def click_body(self, user_id: str, message: Message, action_id: str) -> str:
+        """The form Slack posts when `user_id` clicks `action_id` on `message`."""
         element, block_id = _find_element(message, action_id)
         action = {
             "type": element["type"],
@@ -93,7 +105,8 @@ class SlackSimulator:
             "value": element.get("value"),
             "action_ts": f"{time.time():.6f}",
         }
-        return self._interactive(self._block_actions(user_id, message, action))
+        payload = self._block_actions(user_id, message, action)
+        return urlencode({"payload": json.dumps(payload)})
 
     def tick(
         self, user_id: str, message: Message, action_id: str, values: list[str]
