@@ -22,11 +22,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    MPLCONFIGDIR=/opt/matplotlib
 RUN groupadd --system --gid 10001 release-bot \
  && useradd --system --uid 10001 --gid 10001 --create-home release-bot \
- && mkdir /app \
- && chown 10001:10001 /app
+ && mkdir /app /opt/matplotlib \
+ && chown 10001:10001 /app /opt/matplotlib
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY app.py ./

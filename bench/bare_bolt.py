@@ -68,7 +68,13 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     app = bare_app(args.secret, process_before_response=args.process_before_response)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        lifespan="off",
+        http="h11",  # as the bot's server
+    )
 
 
 if __name__ == "__main__":

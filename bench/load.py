@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import hashlib
 import hmac
+import math
 import os
 import platform
 import subprocess
@@ -154,11 +155,13 @@ class Server:
         self.name = name
         self.port = free_port()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (read when it fails, closed by stop)
+        # A directory of its own: no .env from the checkout (a developer's real tokens) is read.
+        self.home = tempfile.TemporaryDirectory()
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             argv(self.port),
-            env={"PATH": os.environ["PATH"], "HOME": str(ROOT), "PORT": str(self.port), **env},
-            cwd=ROOT,
+            env={"PATH": os.environ["PATH"], "HOME": self.home.name, "PORT": str(self.port), **env},
+            cwd=self.home.name,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -194,6 +197,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+        self.home.cleanup()
 
 
 def start_bot(fake: FakeSlack, url: str, work: float, hello: str) -> Server:
@@ -205,7 +209,6 @@ def start_bot(fake: FakeSlack, url: str, work: float, hello: str) -> Server:
         "RELEASE_CHANNEL_ID": CHANNEL,
         "RELEASE_ADMINS": "UADMIN",
         "HOST": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
         "DRY_RUN_DEPLOY_SECONDS": str(work),
         "DRY_RUN_STEP_SECONDS": str(work),
         "RELEASE_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
@@ -259,9 +262,10 @@ class Row:
 
 
 def percentile(ordered: list[float], p: float) -> float:
+    """The nearest-rank percentile of sorted values."""
     if not ordered:
         return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def level(

@@ -3,8 +3,12 @@
 Bolt reads and parses a body before it checks the signature, on the event loop, and logs
 the whole of a rejected request. This guard runs first: it refuses an oversized body
 before reading it, stops reading a body that dribbles in, checks the timestamp and the
-signature on the raw bytes, refuses a signed request it has seen before (replays, within
-Slack's five-minute window), and logs each refusal as one short line without the body.
+signature on the raw bytes, refuses a signed request this instance has seen before (replays,
+within Slack's five-minute window), and logs each refusal as one short line without the body.
+
+It touches no database, so an acknowledgement never waits for one. A replay sent to another
+instance passes its guard, but the command pool records every signature in the database
+before it acts (bot.services.Services.hand_off), so that replay does nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
@@ -35,8 +40,26 @@ FRESH_SECONDS = 5 * 60
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
-#: Records (signature, timestamp) and says whether it is new; False for a replay.
-FirstSeen = Callable[[str, int], Awaitable[bool]]
+
+class SeenHere:
+    """Signatures this instance accepted within the freshness window, oldest first."""
+
+    def __init__(self, now: Callable[[], float], keep_seconds: float = 2 * FRESH_SECONDS) -> None:
+        self._now = now
+        self._keep = keep_seconds
+        self._seen: set[str] = set()
+        self._order: deque[tuple[float, str]] = deque()
+
+    def first(self, signature: str) -> bool:
+        """Remember `signature`; False when it was accepted before (a replay)."""
+        now = self._now()
+        while self._order and self._order[0][0] < now - self._keep:
+            self._seen.discard(self._order.popleft()[1])
+        if signature in self._seen:
+            return False
+        self._seen.add(signature)
+        self._order.append((now, signature))
+        return True
 
 
 class Refused(Exception):
@@ -49,7 +72,6 @@ class RequestGuard:
     def __init__(
         self,
         signing_secret: str,
-        first_seen: FirstSeen,
         *,
         max_body: int = MAX_BODY,
         read_seconds: float = READ_SECONDS,
@@ -57,7 +79,7 @@ class RequestGuard:
     ) -> None:
         self._secret = signing_secret
         self._verifier = SignatureVerifier(signing_secret)
-        self._first_seen = first_seen
+        self._seen = SeenHere(now)
         self._max_body = max_body
         self._read_seconds = read_seconds
         self._now = now
@@ -71,13 +93,7 @@ class RequestGuard:
             text = _utf8(body)  # Slack sends UTF-8; the signature is checked on this text
             self._check_signature(request, text)
             _check_payload(text)
-            signature = request.headers["x-slack-signature"]
-            timestamp = int(request.headers["x-slack-request-timestamp"])
-            try:
-                new = await self._first_seen(signature, timestamp)
-            except Exception as error:  # the database: nothing could be recorded anyway
-                raise Refused(503, f"database unavailable ({type(error).__name__})") from None
-            if not new:
+            if not self._seen.first(request.headers["x-slack-signature"]):
                 raise Refused(401, "replayed")
         except ClientDisconnect:
             return PlainTextResponse(_REASONS[400], status_code=400)  # nobody is listening
@@ -152,7 +168,6 @@ _REASONS = {
     401: "Invalid request signature",
     408: "Request body too slow",
     413: "Request body too large",
-    503: "Unavailable; try again",
 }
 
 

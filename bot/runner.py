@@ -77,7 +77,8 @@ class JobRunner(Pump):
         runs the same step while this one may still be in it.
         """
         self._beat_stop.set()
-        self._beat.join(5)
+        if self._beat.is_alive():  # never started when start-up stopped before serving
+            self._beat.join(5)
         with self._running_lock:
             running = set(self._running)
         with self._store.transaction() as uow:

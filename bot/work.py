@@ -7,8 +7,6 @@ slow release never delays anyone else's.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import threading
 import time
@@ -27,14 +25,6 @@ class Worker:
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="release-work")
         self._busy = 0
         self._idle = threading.Condition()
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn` on the pool and wait for its result (the health check's database ping)."""
-        loop = asyncio.get_running_loop()
-        self._enter()
-        return await loop.run_in_executor(
-            self._executor, functools.partial(self._counted, fn, *args)
-        )
 
     def submit(self, fn: Callable[..., object], *args: Any) -> None:
         """Hand `fn` to the pool and return at once: the caller's ack() is not kept waiting.

@@ -14,7 +14,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from bot import request_guard
-from bot.console.local import SIGNING_SECRET
+from bot.console.local import SIGNING_SECRET, LocalBot
 from tests.harness import ADMIN, Harness
 
 SECRET_MARKER = "do-not-log-this-body"
@@ -106,6 +106,47 @@ def test_a_replayed_request_is_refused_and_runs_once(bot: Harness) -> None:
     bot.fake.wait_quiet()
     assert sum("granted <@UBOB>" in t for t in bot.said()) == 1
     assert bot.rows("SELECT COUNT(*) FROM seen_requests")[0][0] >= 1
+
+
+def test_a_request_replayed_to_another_instance_is_acknowledged_there_and_does_nothing(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each instance's guard remembers its own requests; the database catches the rest."""
+    first = Harness.start(database_url)
+    second = Harness(LocalBot.start(database_url, admins=(ADMIN,), fake=first.fake))
+    try:
+        sent = first.sim.command(ADMIN, "role add <@UBOB|bob> qa")
+        assert sent.status_code == 200
+        first.wait_said("granted <@UBOB> the QA role")
+        request = sent.request
+        url = second.local.url + "/slack/events"
+        replayed = httpx.post(url, content=request.content, headers=request.headers)
+        assert replayed.status_code == 200  # its guard never saw it: acknowledged
+        first.fake.wait_for(
+            lambda: any("accepted by another instance" in r.getMessage() for r in caplog.records)
+        )
+        first.fake.wait_quiet()
+        assert sum("granted <@UBOB>" in t for t in first.said()) == 1
+        assert first.count("role_grants") == 1
+    finally:
+        second.stop()
+        first.stop()
+
+
+def test_a_request_the_database_cannot_record_is_not_carried_out_and_the_user_is_told(
+    bot: Harness,
+) -> None:
+    """Acknowledged at once; then the database is gone: nothing is done, and they hear why."""
+    with bot.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE seen_requests")  # every insert now fails
+    assert bot.sim.command(ADMIN, "role add <@UBOB|bob> qa").status_code == 200
+    told = bot.fake.wait_for(
+        lambda: [e for e in bot.fake.ephemerals_for(ADMIN) if "cannot reach my database" in e.text]
+    )
+    assert told[0].text.startswith("I cannot reach my database right now, so nothing was done.")
+    bot.fake.wait_quiet()
+    assert bot.count("role_grants") == 0
+    assert not [t for t in bot.said() if "granted" in t]
 
 
 def test_a_refusal_is_logged_in_one_short_line_without_the_body(

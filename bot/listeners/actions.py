@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.services import Services
 from bot.views.review import ReviewAction, compliance_selection, sign_off_modal
-from bot.work import guarded
 from commands import sign_off
 from release.review import Decision
 
@@ -28,7 +28,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.action(ReviewAction.COMPLIANCE.value)
     async def compliance_ticked(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
         await ack()
         review_id = _review_id(_message_review_id(body))
@@ -43,7 +43,7 @@ def register(app: AsyncApp, services: Services) -> None:
             if review is not None:
                 sign_off.tick(ctx, review_id, compliance_selection(review, values))
 
-        services.worker.submit(guarded, ctx.conversation.reply, work)
+        services.hand_off(request, ctx, work)
 
 
 def _message_review_id(body: dict[str, Any]) -> str | None:
@@ -57,12 +57,14 @@ def _message_review_id(body: dict[str, Any]) -> str | None:
 
 
 def _sign_off_click(services: Services, decision: Decision) -> Any:
-    async def sign_off_clicked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def sign_off_clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         await ack()
         review_id = _review_id(action.get("value"))
         ctx = services.context(body["user"]["id"], body.get("response_url"))
         if review_id is None:
-            services.worker.submit(ctx.conversation.reply, UNKNOWN_BUTTON)
+            services.hand_off(request, ctx, ctx.conversation.reply, UNKNOWN_BUTTON)
             return
         trigger_id = body.get("trigger_id")
 
@@ -77,7 +79,7 @@ def _sign_off_click(services: Services, decision: Decision) -> Any:
                     view=sign_off_modal(review_id, version, decision, choice.roles),
                 )
 
-        services.worker.submit(guarded, ctx.conversation.reply, work)
+        services.hand_off(request, ctx, work)
 
     sign_off_clicked.__name__ = f"sign_off_{decision.value}_clicked"
     return sign_off_clicked

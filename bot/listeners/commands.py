@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.services import Services
-from bot.work import guarded
 from commands.dispatch import execute
 from commands.parser import Usage, parse
 
@@ -16,7 +16,9 @@ SLASH_COMMAND = "/release"
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.command(SLASH_COMMAND)
-    async def release_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def release_command(
+        ack: AsyncAck, command: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         # Only pure checks happen before ack(): they need no network and no database.
         if command.get("channel_id") != services.channel_id:
             await ack(
@@ -31,4 +33,4 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         ctx = services.context(command["user_id"], command.get("response_url"))
-        services.worker.submit(guarded, ctx.conversation.reply, execute, ctx, parsed)
+        services.hand_off(request, ctx, execute, ctx, parsed)

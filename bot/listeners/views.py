@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.services import Services
 from bot.views.review import SignOffModal
-from bot.work import guarded
 from commands import sign_off
 from commands.text import too_long
 from release.review import Decision
@@ -18,7 +18,9 @@ from release.roles import Role
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.view(SignOffModal.CALLBACK.value)
-    async def sign_off_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def sign_off_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
             review_id = int(meta["review_id"])
@@ -51,6 +53,4 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         assert role is not None
         ctx = services.context(body["user"]["id"])
-        services.worker.submit(
-            guarded, ctx.conversation.reply, sign_off.record, ctx, review_id, role, decision, reason
-        )
+        services.hand_off(request, ctx, sign_off.record, ctx, review_id, role, decision, reason)
