@@ -181,6 +181,7 @@ def test_console_survives_typos_and_refusals(tmp_path: Path) -> None:
                 "press 99",
                 "as",
                 "frobnicate",
+                "status",
                 "in #random",
                 "/release help",
                 "quit",
@@ -194,7 +195,8 @@ def test_console_survives_typos_and_refusals(tmp_path: Path) -> None:
     assert "`v1.4` is not a release version" in out
     assert "Only a Release Manager may promote a release" in out
     assert "(console) no such button" in out
-    assert "(console) unknown console command" in out
+    assert "(console) unknown console command; type `help`" in out  # frobnicate
+    assert "(console) unknown console command; did you mean `/release status`?" in out
     assert "Release commands work in #portal-release only" in out
 
 

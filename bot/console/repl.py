@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from bot.console.fake_slack import Message, OpenedView, UploadedFile
 from bot.console.local import CHANNEL_ID, LocalBot
 from bot.console.render import Control, mrkdwn, render_blocks
+from commands.parser import Usage, parse
 from commands.timefmt import in_zone
 from integrations import dry_run as rehearsal
 from release.clock import OffsetClock
@@ -221,6 +222,8 @@ class Console:
             )
         elif word == "help":
             self.say(HELP)
+        elif not isinstance(parse(line), Usage):  # `status` for `/release status`
+            self.say(f"(console) unknown console command; did you mean `/release {line}`?")
         else:
             self.say("(console) unknown console command; type `help`")
 
