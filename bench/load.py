@@ -30,21 +30,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from scratch import scratch_postgres  # bench/scratch.py, beside this script
 
 from bot.console.fake_slack import FakeSlack, Message
 from bot.console.simulator import SlackSimulator
 from bot.views.review import ReviewAction
-from storage.db import normalise_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-signing-secret"  # noqa: S105
@@ -226,20 +222,6 @@ def start_bare(process_before_response: bool, hello: str) -> Server:
 
     name = "bare Bolt, process_before_response" if process_before_response else "bare Bolt"
     return Server(name, argv, {}, hello)
-
-
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"release_bot_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(normalise_url(admin_url)).set(database=name).render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # -- one level --------------------------------------------------------------------------------

@@ -18,21 +18,18 @@ autovacuum would; SQLite is left as the bot leaves it (never analysed).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
+from scratch import scratch_postgres  # bench/scratch.py, beside this script
+from sqlalchemy import Engine, insert, text
 
 from release.clock import FixedClock
 from storage import models
-from storage.db import make_engine, normalise_url
+from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.unit_of_work import Store
 
@@ -40,22 +37,6 @@ UNTIL = datetime(2026, 12, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
 SPRINT = timedelta(days=14)
 BATCH = 5_000
-
-
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"bench_metrics_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(normalise_url(admin_url)).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def history(
@@ -232,7 +213,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     if args.database_url:
-        with scratch_postgres(args.database_url) as url:
+        with scratch_postgres(args.database_url, "bench_metrics") as url:
             print(run(url, args))
     else:
         with tempfile.TemporaryDirectory() as tmp:
