@@ -21,6 +21,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
@@ -39,6 +40,17 @@ FRESH_SECONDS = 5 * 60
 
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class Admitted(NamedTuple):
+    """A request the guard let through, and the signature and timestamp it verified."""
+
+    request: Request
+    signed: tuple[str, int]
+
+
+#: Where Bolt's request context carries `Admitted.signed` to the listeners.
+SIGNED = "verified_signature"
 
 
 class SeenHere:
@@ -84,7 +96,7 @@ class RequestGuard:
         self._read_seconds = read_seconds
         self._now = now
 
-    async def admit(self, request: Request) -> Request | Response:
+    async def admit(self, request: Request) -> Admitted | Response:
         """The request with its body read, ready for Bolt; or the response that refuses it."""
         try:
             if not self._secret:
@@ -93,8 +105,10 @@ class RequestGuard:
             text = _utf8(body)  # Slack sends UTF-8; the signature is checked on this text
             self._check_signature(request, text)
             _check_payload(text)
-            if not self._seen.first(request.headers["x-slack-signature"]):
+            signature = request.headers["x-slack-signature"]
+            if not self._seen.first(signature):
                 raise Refused(401, "replayed")
+            signed = (signature, int(request.headers["x-slack-request-timestamp"]))
         except ClientDisconnect:
             return PlainTextResponse(_REASONS[400], status_code=400)  # nobody is listening
         except Refused as refused:
@@ -105,7 +119,7 @@ class RequestGuard:
             client = request.client.host if request.client else "?"
             log.warning("refused a request from %s: %s (400)", client, type(error).__name__)
             return PlainTextResponse(_REASONS[400], status_code=400)
-        return Request(request.scope, receive=_replay(body))
+        return Admitted(Request(request.scope, receive=_replay(body)), signed)
 
     async def _read(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -131,6 +145,9 @@ class RequestGuard:
         return b"".join(chunks)
 
     def _check_signature(self, request: Request, body: str) -> None:
+        for name in ("x-slack-request-timestamp", "x-slack-signature"):
+            if len(request.headers.getlist(name)) > 1:  # which one would the next reader use?
+                raise Refused(401, f"repeated {name} header")
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         signature = request.headers.get("x-slack-signature", "")
         if not _DIGITS.fullmatch(timestamp):  # ASCII digits only: `²` is a digit to Python

@@ -49,7 +49,8 @@ def asgi_app(
         admitted = await guard.admit(request)
         if isinstance(admitted, Response):
             return admitted
-        return await handler.handle(admitted)
+        # What the guard verified travels with the request: listeners record exactly that.
+        return await handler.handle(admitted.request, {request_guard.SIGNED: admitted.signed})
 
     async def healthz(_request: Request) -> Response:
         try:

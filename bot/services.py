@@ -11,6 +11,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from bot.request_guard import SIGNED
 from bot.work import Worker, guarded
 from commands.context import Context
 from commands.outcome import Outcome
@@ -54,9 +55,10 @@ class Services:
         is recorded first, in the database, so a replay that another instance accepted
         (each instance's guard remembers only its own) does nothing there.
         """
-        signature = request.headers.get("x-slack-signature", [None])[0]
-        timestamp = request.headers.get("x-slack-request-timestamp", [""])[0]
-        signed = (signature, int(timestamp)) if signature and timestamp.isdigit() else None
+        signed = request.context.get(SIGNED)
+        if request.mode != "socket_mode" and signed is None:  # not through the guard: never
+            log.error("refused a request that did not come through the request guard")
+            return
         self.worker.submit(self._once, signed, ctx, fn, args)
 
     def _once(
@@ -66,7 +68,7 @@ class Services:
         fn: Callable[..., object],
         args: tuple[Any, ...],
     ) -> None:
-        if signed is not None:  # Socket Mode requests are not signed: Slack's socket is trusted
+        if signed is not None:  # Socket Mode: no signature; Slack's own socket is trusted
             try:
                 new = self.store.first_seen(*signed)
             except Exception as error:
@@ -74,25 +76,36 @@ class Services:
                     "could not record a request (database: %s); nothing was done",
                     type(error).__name__,
                 )
-                _tell_directly(ctx.conversation.response_url, DATABASE_DOWN)
+                self._tell_directly(ctx, DATABASE_DOWN)
                 return
             if not new:
                 log.warning("refused a request: replayed (accepted by another instance)")
                 return
         guarded(ctx.conversation.reply, fn, *args)
 
+    def _tell_directly(self, ctx: Context, text: str) -> None:
+        """Tell the person without the outbox (which is in the database): through the
+        request's response URL, or as an ephemeral message in the release channel."""
+        try:
+            url = ctx.conversation.response_url
+            if url:
+                sent = WebhookClient(url, timeout=5).send(
+                    text=text, response_type="ephemeral", replace_original=False
+                )
+                ok = sent.status_code == 200
+            else:  # a modal or the Home tab: no response URL
+                answer = self.web_client.chat_postEphemeral(
+                    channel=self.channel_id, user=ctx.actor, text=text
+                )
+                ok = bool(answer.get("ok"))
+        except Exception as error:
+            log.warning("could not tell the user either (%s)", type(error).__name__)
+            return
+        if not ok:
+            log.warning("could not tell the user either (Slack refused)")
+
 
 #: What someone is told when the database cannot record their request.
 DATABASE_DOWN = (
     "I cannot reach my database right now, so nothing was done. Please try again in a minute."
 )
-
-
-def _tell_directly(response_url: str | None, text: str) -> None:
-    """Answer through the response URL without the outbox (which is in the database)."""
-    if not response_url:
-        return
-    try:
-        WebhookClient(response_url, timeout=5).send(text=text, response_type="ephemeral")
-    except Exception as error:
-        log.warning("could not tell the user either (%s)", type(error).__name__)

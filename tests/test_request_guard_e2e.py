@@ -15,7 +15,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import request_guard
 from bot.console.local import SIGNING_SECRET, LocalBot
-from tests.harness import ADMIN, Harness
+from bot.views.review import ReviewAction
+from tests.harness import ADMIN, SECURITY, Harness
 
 SECRET_MARKER = "do-not-log-this-body"
 
@@ -131,6 +132,42 @@ def test_a_request_replayed_to_another_instance_is_acknowledged_there_and_does_n
     finally:
         second.stop()
         first.stop()
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"), [("X-Slack-Request-Timestamp", "x"), ("X-Slack-Signature", "v0=" + "0" * 64)]
+)
+def test_a_request_with_a_second_slack_header_is_refused(
+    bot: Harness, name: str, extra: str
+) -> None:
+    """Which of two headers a reader takes is a guess: a request that repeats one is refused."""
+    body = bot.sim.command_body(ADMIN, "role add <@UBOB|bob> qa").encode()
+    headers = [*_signed_headers(body).items(), (name, extra)]
+    assert httpx.post(_events(bot), content=body, headers=headers).status_code == 401
+    # refused before Bolt saw it: nothing was handed to the pool, now or later
+    assert bot.count("seen_requests") == 0
+    signed = _signed_headers(body)  # the same request with one of each header does run
+    assert httpx.post(_events(bot), content=body, headers=signed).status_code == 200
+    bot.wait_said("granted <@UBOB> the QA role")
+
+
+def test_a_sign_off_the_database_cannot_record_is_not_kept_and_the_reviewer_is_told(
+    bot: Harness,
+) -> None:
+    """A modal has no response URL: the reviewer hears it in the channel, only they see it."""
+    review = bot.to_review()
+    bot.sim.click(SECURITY, bot.current(review), ReviewAction.REJECT.value)
+    modal = bot.wait_modal(SECURITY)
+    with bot.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE seen_requests")
+    assert bot.submit_reason(SECURITY, modal, "pen test open").status_code == 200
+    bot.fake.wait_for(
+        lambda: [
+            e for e in bot.fake.ephemerals_for(SECURITY) if "cannot reach my database" in e.text
+        ]
+    )
+    bot.fake.wait_quiet()
+    assert bot.count("sign_offs") == 0
 
 
 def test_a_request_the_database_cannot_record_is_not_carried_out_and_the_user_is_told(
