@@ -21,17 +21,17 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
-    # Command, job and delivery threads share the pool: room for all, and no long waits.
-    kwargs = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10, **kwargs}
     if make_url(url).get_backend_name() == "sqlite":
         # One connection per process: SQLite lets one transaction write at a time anyway
         # (every one is BEGIN IMMEDIATE, below), and threads that queue for the pool's one
         # connection are served in turn, where threads that queue inside SQLite poll with
         # growing sleeps (1, 2, 5 … 100 ms) and a burst of commands took seconds.
-        kwargs |= {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+        kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30, **kwargs}
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _serialise_sqlite_writers(engine)
         return engine
+    # Command, job and delivery threads share the pool: room for all, and no long waits.
+    kwargs = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10, **kwargs}
     # A bounded connect: a database that does not answer must not outlast a shutdown.
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kwargs)
 

@@ -137,24 +137,30 @@ class Bot:
         return stop(self.process)
 
 
-def grant_roles(bot: Bot, fake: FakeSlack) -> None:
-    """The admin gives each of the `CAST` their role."""
+def grant_roles(sim: SlackSimulator, fake: FakeSlack) -> None:
+    """The admin gives each of the `CAST` their role, through `sim`'s instance."""
     for user, role in CAST.items():
-        bot.sim.command("UADMIN", f"role add <@{user}> {role}")
+        sim.command("UADMIN", f"role add <@{user}> {role}")
         fake.wait_for(partial(said, fake, f"granted <@{user}>"))
 
 
-def approve_review(bot: Bot, fake: FakeSlack) -> None:
-    """Every reviewer approves v1.4.0's readiness review once it is posted."""
+def approve_review(fake: FakeSlack, *sims: SlackSimulator) -> None:
+    """Every reviewer approves v1.4.0's readiness review once it is posted, the clicks
+    going to the instances of `sims` in turn."""
     review = fake.wait_for(
         lambda: next(
-            (m for m in fake.channel_messages(CHANNEL) if m.text.startswith("Readiness review")),
+            (
+                m
+                for m in fake.channel_messages(CHANNEL)
+                if m.text.startswith("Readiness review of v1.4.0")
+            ),
             None,
         ),
         timeout=20,
     )
-    for user in ("UTL", "UQA", "UCS", "USEC"):
-        bot.sim.click(user, fake.messages[(review.channel, review.ts)], "review_approve")
+    for n, user in enumerate(("UTL", "UQA", "UCS", "USEC")):
+        sim = sims[n % len(sims)]
+        sim.click(user, fake.messages[(review.channel, review.ts)], "review_approve")
         fake.wait_for(
             partial(
                 lambda who: any(

@@ -31,10 +31,10 @@ class Bot(processes.Bot):
 
 
 def _to_approved(bot: Bot, fake: FakeSlack) -> None:
-    grant_roles(bot, fake)
+    grant_roles(bot.sim, fake)
     bot.sim.command("UMANAGER", "start v1.4.0")
     fake.wait_for(lambda: said(fake, "Regression *passed*"), timeout=30)
-    approve_review(bot, fake)
+    approve_review(fake, bot.sim)
 
 
 def test_a_bot_killed_while_production_switches_finishes_the_promotion_once(

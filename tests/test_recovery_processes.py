@@ -20,14 +20,14 @@ class Bot(processes.Bot):
 
 
 def _to_staging(bot: Bot, fake: FakeSlack) -> None:
-    grant_roles(bot, fake)
+    grant_roles(bot.sim, fake)
     bot.sim.command("UMANAGER", "start v1.4.0")
 
 
 def _approve(bot: Bot, fake: FakeSlack) -> None:
     fake.wait_for(lambda: said(fake, "*v1.4.0* is on staging"), timeout=30)
     bot.sim.command("UQA", "regression v1.4.0 pass <https://ci.example.com/r/1>")
-    approve_review(bot, fake)
+    approve_review(fake, bot.sim)
 
 
 def test_a_bot_killed_during_the_staging_deploy_finishes_it_after_a_restart(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,9 @@ from tests.processes import (
     ALWAYS_OPEN,
     CHANNEL,
     SECRET,
+    approve_review,
     free_port,
+    grant_roles,
     launch,
     said,
     stop,
@@ -46,42 +47,11 @@ def test_two_instances_promoting_at_once_run_one_production_deploy(
             SlackSimulator(f"http://127.0.0.1:{port}/slack/events", SECRET, fake, CHANNEL)
             for port in ports
         )
-        cast = {
-            "UMANAGER": "release_manager",
-            "UQA": "qa",
-            "UTL": "tech_lead",
-            "UCS": "client_success",
-            "USEC": "security",
-        }
-        for user, role in cast.items():
-            a.command("UADMIN", f"role add <@{user}> {role}")
-        fake.wait_for(lambda: len(said(fake, "granted")) == 5)
+        grant_roles(a, fake)
         a.command("UMANAGER", "start v1.4.0")
         fake.wait_for(lambda: said(fake, "*v1.4.0* is on staging"), timeout=20)
         b.command("UQA", "regression v1.4.0 pass <https://ci.example.com/r/1>")
-        review = fake.wait_for(
-            lambda: next(
-                (
-                    m
-                    for m in fake.channel_messages(CHANNEL)
-                    if m.text.startswith("Readiness review of v1.4.0")
-                ),
-                None,
-            )
-        )
-        for n, user in enumerate(("UTL", "UQA", "UCS", "USEC")):
-            (a if n % 2 else b).click(
-                user, fake.messages[(review.channel, review.ts)], "review_approve"
-            )
-            fake.wait_for(
-                partial(
-                    lambda who: any(
-                        "Recorded your approval" in e.text for e in fake.ephemerals_for(who)
-                    ),
-                    user,
-                )
-            )
-        fake.wait_for(lambda: said(fake, "*v1.4.0* is approved"))
+        approve_review(fake, b, a)  # the clicks land on both instances in turn
 
         barrier = threading.Barrier(2)
 

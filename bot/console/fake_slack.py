@@ -20,15 +20,15 @@ import contextlib
 import itertools
 import json
 import secrets
-import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
+
+from bot.console.loopback import LoopbackServer, QuietHandler, drop_connection
 
 # Required and known arguments, copied from Slack's method reference for the calls we make.
 METHODS: dict[str, tuple[set[str], set[str]]] = {
@@ -199,7 +199,7 @@ class _ResponseUrl:
     uses: int = 0
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     def __init__(
         self,
         bot_token: str = "xoxb-console",  # noqa: S107 (the fake's own stand-in token)
@@ -207,6 +207,7 @@ class FakeSlack:
         bot_user_id: str = "UBOT",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.bot_token = bot_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -226,17 +227,19 @@ class FakeSlack:
         self._faults: dict[str, list[_Fault]] = {}  # one-shot faults, by method or "*"
         self._outages: dict[str, _Fault] = {}  # lasting faults, by method or "*"
         self._succeeded: set[int] = set()  # indexes into `calls` that were answered ok
-        self._stopping = threading.Event()  # wakes hung handlers on stop()
-        self._server: ThreadingHTTPServer | None = None
         self.app_token = "xapp-console"  # noqa: S105 (the fake's own stand-in token)
         self.socket_mode_url = ""  # where apps.connections.open sends a Socket Mode client
 
     # -- life cycle -----------------------------------------------------------------
 
     def start(self) -> str:
+        super().start()
+        return self.api_url
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -250,11 +253,8 @@ class FakeSlack:
                         raw.decode(),
                     )
                 stopped = reply.delay > 0 and fake._stopping.wait(reply.delay)
-                if reply.reset or stopped:  # an RST, with no HTTP response at all
-                    self.close_connection = True
-                    linger = struct.pack("ii", 1, 0)
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-                    self.connection.close()
+                if reply.reset or stopped:
+                    drop_connection(self)
                     return
                 if reply.text is not None:
                     body, kind = reply.text.encode(), "text/plain; charset=utf-8"
@@ -269,27 +269,7 @@ class FakeSlack:
                     self.end_headers()
                     self.wfile.write(body)
 
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        serve = self._server.serve_forever
-        threading.Thread(target=serve, args=(0.05,), daemon=True).start()  # stop() in 0.05s
-        return self.api_url
-
-    def stop(self) -> None:
-        self._stopping.set()  # hung handlers drop their connections at once
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        port = self._server.server_address[1]
-        return f"http://127.0.0.1:{port}"
+        return Handler
 
     @property
     def api_url(self) -> str:

@@ -1,7 +1,8 @@
 """What the fake HTTP services share: a threaded server on loopback, and the faults tests inject.
 
-`LoopbackServer` is the server's life cycle (`start() -> base_url`, `stop()`, `base_url`) for
-a subclass's request handler. `LoopbackApi` is a JSON API on it: a subclass says what `calls`
+`LoopbackServer` (bot.console.loopback, shared with the console's fake Slack) is the server's
+life cycle (`start() -> base_url`, `stop()`, `base_url`) for a subclass's request handler.
+`LoopbackApi` is a JSON API on it: a subclass says what `calls`
 keeps of a request (`_call`), answers one (`_answer`, under `self._lock`) and gives its API's
 error body for a status (`_error`).
 
@@ -17,15 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
-import struct
 import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlsplit
+
+from bot.console.loopback import LoopbackServer, QuietHandler, drop_connection
 
 Query = dict[str, str]
 Request = tuple[str, str, Query]  # method, path and query: what most fakes keep in `calls`
@@ -44,44 +45,6 @@ class _Fault:
     reply: Reply | None = None  # answered instead: the request has no effect
     delay: float = 0.0  # seconds the answer is held back (the request takes effect)
     reset: bool = False  # drop the connection instead of answering (no effect)
-
-
-class QuietHandler(BaseHTTPRequestHandler):
-    """A request handler that logs nothing."""
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
-class LoopbackServer(ABC):
-    """A threaded HTTP server on a free loopback port, each request on a thread of its own."""
-
-    def __init__(self) -> None:
-        self._stopping = threading.Event()  # wakes hung handlers on stop()
-        self._server: ThreadingHTTPServer | None = None
-
-    @abstractmethod
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        """The class that handles this server's requests (made afresh for each start)."""
-
-    def start(self) -> str:
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        serve = self._server.serve_forever
-        threading.Thread(target=serve, args=(0.05,), daemon=True).start()  # stop() in 0.05s
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()  # hung handlers drop their connections at once
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
 
 class LoopbackApi(LoopbackServer, Generic[Call]):
@@ -200,14 +163,6 @@ class LoopbackApi(LoopbackServer, Generic[Call]):
             if fault.reset or fault.reply is not None:
                 return fault.reply, 0.0
             return self._answer(method, path, query, headers, body), fault.delay
-
-
-def drop_connection(handler: BaseHTTPRequestHandler) -> None:
-    """An RST, with no HTTP response at all."""
-    handler.close_connection = True
-    linger = struct.pack("ii", 1, 0)
-    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-    handler.connection.close()
 
 
 def _send(handler: BaseHTTPRequestHandler, reply: Reply, content_type: str) -> None:

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
-from tests.fakes.loopback import LoopbackServer, QuietHandler, drop_connection
+from bot.console.loopback import LoopbackServer, QuietHandler, drop_connection
 
 
 @dataclass(frozen=True)
