@@ -196,7 +196,7 @@ class Server:
         self.home.cleanup()
 
 
-def start_bot(fake: FakeSlack, url: str, work: float, hello: str) -> Server:
+def start_bot(name: str, fake: FakeSlack, url: str, work: float, hello: str) -> Server:
     env = {
         "DATABASE_URL": url,
         "SLACK_BOT_TOKEN": fake.bot_token,
@@ -211,7 +211,7 @@ def start_bot(fake: FakeSlack, url: str, work: float, hello: str) -> Server:
         "RELEASE_WINDOW_START": "00:00",
         "RELEASE_WINDOW_MINUTES": "1440",
     }
-    return Server("bot", lambda port: [sys.executable, str(ROOT / "app.py")], env, hello)
+    return Server(name, lambda port: [sys.executable, str(ROOT / "app.py")], env, hello)
 
 
 def start_bare(process_before_response: bool, hello: str) -> Server:
@@ -402,8 +402,7 @@ class Run:
         print(_line(row), flush=True)
 
     def bot(self, database: str, url: str) -> None:
-        bot = start_bot(self.fake, url, self.work, hello(self.unsent))
-        bot.name = f"bot, {database}"
+        bot = start_bot(f"bot, {database}", self.fake, url, self.work, hello(self.unsent))
         self.started(bot)
         sim = SlackSimulator(
             f"http://127.0.0.1:{bot.port}/slack/events", SECRET, self.fake, CHANNEL
