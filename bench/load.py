@@ -65,6 +65,7 @@ PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 class Load:
     latencies: list[float]  # seconds, one per acknowledged request
     errors: int  # not acknowledged with HTTP 200 (refused, reset, or no answer in time)
+    answered: int  # acknowledged with a message (a read-only command's answer)
     began: float  # time.monotonic() when the first request went out
     ended: float  # time.monotonic() when the last acknowledgement came back
 
@@ -78,23 +79,24 @@ def fire(port: int, requests: list[bytes], clients: int) -> Load:
 async def _fire(port: int, requests: list[bytes], clients: int) -> Load:
     pending = iter(requests)
     latencies: list[float] = []
-    errors = 0
+    errors = answered = 0
 
     async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection("127.0.0.1", port)
 
     async def client(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
-        nonlocal errors
+        nonlocal errors, answered
         reader, writer = conn
         for request in pending:
             began = time.monotonic()
             try:
                 writer.write(request)
-                status, close = await asyncio.wait_for(_response(reader), 30)
+                status, close, body = await asyncio.wait_for(_response(reader), 30)
             except (OSError, EOFError, TimeoutError, asyncio.IncompleteReadError):
-                status, close = 0, True
+                status, close, body = 0, True, b""
             if status == 200:
                 latencies.append(time.monotonic() - began)
+                answered += b'"text"' in body
             else:
                 errors += 1
             if close:
@@ -105,18 +107,18 @@ async def _fire(port: int, requests: list[bytes], clients: int) -> Load:
     conns = [await connect() for _ in range(clients)]  # connected before the clock starts
     began = time.monotonic()
     await asyncio.gather(*(client(c) for c in conns))
-    return Load(latencies, errors, began, time.monotonic())
+    return Load(latencies, errors, answered, began, time.monotonic())
 
 
-async def _response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+async def _response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
     head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
     status = int(head[0].split(" ", 2)[1])
     headers = dict(
         (name.strip().lower(), value.strip())
         for name, _, value in (line.partition(":") for line in head[1:] if line)
     )
-    await reader.readexactly(int(headers.get("content-length", "0")))
-    return status, headers.get("connection", "").lower() == "close"
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers.get("connection", "").lower() == "close", body
 
 
 def signed(port: int, body: str) -> bytes:
@@ -259,7 +261,8 @@ def level(
     replies: Callable[[], int] | None,
 ) -> Row:
     """Fire `bodies` at `server`; when `replies` counts what the fake Slack received, wait
-    until every request's reply is in (the bot's follow-up work done, not dropped)."""
+    until every request's reply is in (the bot's follow-up work done, not dropped): in the
+    acknowledgement (a read-only command's answer) or sent to Slack after it."""
     before = replies() if replies else 0
     load = pool.submit(fire, server.port, [signed(server.port, b) for b in bodies], clients)
     result = load.result()
@@ -267,10 +270,11 @@ def level(
     missing = 0
     if replies is not None:
         deadline = time.monotonic() + 60
-        while replies() - before < len(bodies) and time.monotonic() < deadline:
+        owed = len(bodies) - result.answered
+        while replies() - before < owed and time.monotonic() < deadline:
             time.sleep(0.005)
         ended = max(ended, time.monotonic())
-        missing = max(0, len(bodies) - (replies() - before))
+        missing = max(0, owed - (replies() - before))
     ordered = sorted(result.latencies)
     return Row(
         server.name,

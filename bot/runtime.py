@@ -91,7 +91,7 @@ class Runtime:
         finished = self.jobs.stop(deadline - 3.0)
         self.delivery.stop(deadline)
         log.info("stopped%s", "" if finished else "; unfinished release steps were handed back")
-        self.engine.dispose()
+        self.services.store.dispose()
 
 
 def instance_name() -> str:

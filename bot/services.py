@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,11 +11,13 @@ from typing import Any
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.request_guard import SIGNED
 from bot.work import Worker, guarded
 from commands.context import Context
-from commands.outcome import Outcome
+from commands.errors import incident_id
+from commands.outcome import Answer, Outcome
 from integrations import Integrations
 from release.clock import Clock
 from release.policy import Policy
@@ -34,8 +37,10 @@ class Services:
     web_client: WebClient  # sync, from worker threads only: views.open (never in a transaction)
     instance: str = "local"  # names this process in the deploy lock and post claims
 
-    def context(self, user_id: str, response_url: str | None = None) -> Context:
-        conversation = Outcome(self.store, self.channel_id, user_id, response_url)
+    def context(
+        self, user_id: str, response_url: str | None = None, *, conversation: Outcome | None = None
+    ) -> Context:
+        conversation = conversation or Outcome(self.store, self.channel_id, user_id, response_url)
         return Context(
             actor=user_id,
             store=self.store,
@@ -45,6 +50,31 @@ class Services:
             clock=self.clock,
             instance=self.instance,
         )
+
+    async def answer(self, user_id: str, fn: Callable[..., object], *args: Any) -> str:
+        """What a read-only command says, for the acknowledgement itself (Slack shows it
+        to `user_id` alone), within `ANSWER_WITHIN` seconds.
+
+        It is read from a read-only transaction on the readers' pool; nothing is recorded,
+        not even the request's signature: a replayed read changes nothing.
+        """
+        answer = Answer(self.store, self.channel_id, user_id)
+        ctx = self.context(user_id, conversation=answer)
+        try:
+            await asyncio.wait_for(
+                asyncio.wrap_future(self.worker.read(fn, ctx, *args)), ANSWER_WITHIN
+            )
+        except TimeoutError:
+            log.warning("a read-only command took over %.1fs; the user will retry", ANSWER_WITHIN)
+            return SLOW_ANSWER
+        except SQLAlchemyError as error:
+            log.warning("could not read for a command (database: %s)", type(error).__name__)
+            return DATABASE_DOWN
+        except Exception:
+            ref = incident_id()
+            log.exception("unexpected error (ref %s)", ref)
+            return WENT_WRONG.format(ref=ref)
+        return answer.text
 
     def hand_off(
         self, request: AsyncBoltRequest, ctx: Context, fn: Callable[..., object], *args: Any
@@ -104,6 +134,17 @@ class Services:
         if not ok:
             log.warning("could not tell the user either (Slack refused)")
 
+
+#: How long a read-only answer may take: Slack waits three seconds for the acknowledgement.
+ANSWER_WITHIN = 2.0
+SLOW_ANSWER = (
+    "My database is slow to answer right now, so I could not look that up in time. "
+    "Please try again in a minute."
+)
+WENT_WRONG = (
+    "Something went wrong on my side (ref `{ref}`); nothing was changed. "
+    "Please tell the bot's operators."
+)
 
 #: What someone is told when the database cannot record their request.
 DATABASE_DOWN = (

@@ -23,6 +23,8 @@ T = TypeVar("T")
 class Worker:
     def __init__(self, threads: int) -> None:
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="release-work")
+        # Read-only answers wait on their own threads: never behind a queue of writes.
+        self._readers = ThreadPoolExecutor(threads, thread_name_prefix="release-read")
         self._busy = 0
         self._idle = threading.Condition()
 
@@ -33,6 +35,11 @@ class Worker:
         """
         self._enter()
         self._executor.submit(self._counted, fn, *args).add_done_callback(_log_failure)
+
+    def read(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run a read-only `fn` on the readers' pool; the caller awaits its answer."""
+        self._enter()
+        return self._readers.submit(self._counted, fn, *args)
 
     def _enter(self) -> None:
         with self._idle:

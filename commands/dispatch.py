@@ -78,6 +78,10 @@ HANDLERS: dict[type, Callable[[Context, Any], None]] = {
     AuditExport: audit_export.export,
 }
 
+#: Commands that only read: answered in the acknowledgement itself (`Answer`), from a
+#: read-only transaction, with nothing recorded.
+READ_ONLY: frozenset[type] = frozenset({Help, Status, FreezeList, RoleList, FlagList})
+
 
 def execute(ctx: Context, command: Command) -> None:
     HANDLERS[type(command)](ctx, command)

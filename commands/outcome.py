@@ -157,3 +157,29 @@ class Outcome:
         # Said outside a transaction (a refusal after a read): record it on its own.
         with self.recording():
             self._record(effect)
+
+
+class Answer(Outcome):
+    """The conversation of a read-only command, answered in Slack's acknowledgement.
+
+    Its transactions are `Store.reading()` (they cannot write), what it replies is kept
+    here as `text` rather than in the outbox, and it may say nothing to the channel: a
+    command that announces, posts or uploads is not read-only, and fails here.
+    """
+
+    def __init__(self, store: Store, channel_id: str, user_id: str) -> None:
+        super().__init__(store, channel_id, user_id)
+
+    @contextmanager
+    def recording(self) -> Iterator[UnitOfWork]:
+        with self._store.reading() as uow:
+            yield uow
+
+    @property
+    def text(self) -> str:
+        return fit("\n\n".join(effect.text for effect in self.effects), MESSAGE_LIMIT)
+
+    def _record(self, effect: Effect) -> None:
+        if effect.kind != REPLY:
+            raise RuntimeError(f"a read-only command tried to {effect.kind} ({effect.lane})")
+        self.effects.append(effect)

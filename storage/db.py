@@ -57,5 +57,38 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def make_reader(engine: Engine) -> Engine:
+    """An engine for read-only transactions that must not wait behind writers.
+
+    On SQLite a pool of its own (WAL lets readers run beside the one writer), each
+    transaction a plain deferred BEGIN on a `query_only` connection; on PostgreSQL the same
+    pool, each transaction a READ ONLY snapshot (REPEATABLE READ), so every query of one
+    answer sees the same state. An in-memory SQLite database has nothing to share: its
+    own engine is returned.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    if url.database in (None, "", ":memory:"):
+        return engine
+    reader = create_engine(
+        url, connect_args={"timeout": 30}, pool_size=4, max_overflow=0, pool_timeout=30
+    )
+
+    @event.listens_for(reader, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(reader, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return reader
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)

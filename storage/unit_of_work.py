@@ -28,7 +28,7 @@ from release.records import (
 )
 from storage import models
 from storage.cadence import CadenceRepository
-from storage.db import make_sessionmaker
+from storage.db import make_reader, make_sessionmaker
 from storage.insight import InsightRepository
 from storage.jobs import JobRecord, JobRepository
 from storage.metrics import MetricsRepository
@@ -54,7 +54,15 @@ class Store:
         self.clock = clock
         self.timer: Clock = timer or SystemClock()
         self._sessions: sessionmaker[Session] = make_sessionmaker(engine)
+        self._reader = make_reader(engine)
+        self._reads: sessionmaker[Session] = make_sessionmaker(self._reader)
         self._after_commit: list[Callable[[], None]] = []
+
+    def dispose(self) -> None:
+        """Close every connection, the readers' too."""
+        if self._reader is not self.engine and self._reader.pool is not self.engine.pool:
+            self._reader.dispose()
+        self.engine.dispose()
 
     def after_commit(self, wake: Callable[[], None]) -> None:
         """Call `wake` after every commit that recorded a message or a job to run."""
@@ -71,6 +79,12 @@ class Store:
         if uow.has_work:
             for wake in self._after_commit:
                 wake()
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        """A read-only transaction that does not queue behind writers; a write in it fails."""
+        with self._reads.begin() as session:
+            yield UnitOfWork(session, self.clock, self.timer)
 
     def first_seen(self, signature: str, timestamp: int) -> bool:
         """Record an accepted request's signature: False when it was seen before (a replay).

@@ -378,6 +378,15 @@ class FakeSlack(LoopbackServer):
         with self._lock:
             return [f for f in self.files if f.channel == channel]
 
+    def show_acknowledgement(self, channel: str, user: str, body: dict[str, Any]) -> None:
+        """Show what an app put in its acknowledgement, as Slack does: to `user` alone."""
+        with self._lock:
+            self.ephemerals.append(
+                Ephemeral(channel, user, str(body.get("text") or ""), _blocks(body.get("blocks")))
+            )
+            self.events += 1
+            self._lock.notify_all()
+
     def ephemerals_for(self, user: str) -> list[Ephemeral]:
         with self._lock:
             return [e for e in self.ephemerals if e.user == user]

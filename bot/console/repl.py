@@ -257,11 +257,7 @@ class Console:
         )
         if response.status_code != 200:
             self.say(f"(console) the bot answered HTTP {response.status_code}")
-        elif response.content:
-            body = response.json()
-            if body.get("text"):
-                self._ephemeral(body["text"])
-        self.show_news()
+        self.show_news()  # what it put in the acknowledgement is there too
 
     def _find(self, ref: str) -> tuple[tuple[str, str], Control] | None:
         if ref.isdigit():

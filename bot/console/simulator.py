@@ -49,9 +49,16 @@ class SlackSimulator:
     def command(
         self, user_id: str, text: str, *, channel_id: str | None = None, user_name: str = ""
     ) -> httpx.Response:
-        return self.signed_post(
+        """Send `/release <text>` as `user_id`; what the bot put in the acknowledgement is
+        shown to them in the fake Slack, as Slack shows it."""
+        response = self.signed_post(
             self.command_body(user_id, text, channel_id=channel_id, user_name=user_name)
         )
+        if response.status_code == 200 and response.content:
+            body = response.json()
+            if body.get("text") or body.get("blocks"):
+                self.fake.show_acknowledgement(channel_id or self.channel_id, user_id, body)
+        return response
 
     def command_body(
         self, user_id: str, text: str, *, channel_id: str | None = None, user_name: str = ""

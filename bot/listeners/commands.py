@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.services import Services
-from commands.dispatch import execute
+from commands.dispatch import READ_ONLY, execute
 from commands.parser import Usage, parse
 
 SLASH_COMMAND = "/release"
@@ -19,7 +19,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def release_command(
         ack: AsyncAck, command: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
-        # Only pure checks happen before ack(): they need no network and no database.
+        # Before ack(), only pure checks, and the read a read-only command is (bounded by
+        # ANSWER_WITHIN): no network call, and nothing written.
         if command.get("channel_id") != services.channel_id:
             await ack(
                 response_type="ephemeral",
@@ -30,6 +31,10 @@ def register(app: AsyncApp, services: Services) -> None:
         parsed = parse(command.get("text") or "")
         if isinstance(parsed, Usage):
             await ack(response_type="ephemeral", text=parsed.message)
+            return
+        if type(parsed) in READ_ONLY:  # a read: the answer is the acknowledgement
+            answer = await services.answer(command["user_id"], execute, parsed)
+            await ack(response_type="ephemeral", text=answer)
             return
         await ack()
         ctx = services.context(command["user_id"], command.get("response_url"))
