@@ -29,8 +29,25 @@ NOON = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 def store(database_url: str) -> Iterator[Store]:
     engine = make_engine(database_url)
     upgrade(engine)
-    yield Store(engine, FixedClock(NOON))
-    engine.dispose()
+    store = Store(engine, FixedClock(NOON))
+    yield store
+    store.dispose()
+
+
+def test_a_reading_transaction_cannot_write_and_sees_one_committed_state(store: Store) -> None:
+    with store.transaction() as uow:
+        uow.grant("UQA", Role.QA, by="UADMIN")
+    with pytest.raises(DBAPIError), store.reading() as uow:
+        uow.grant("UBOB", Role.QA, by="UADMIN")
+        uow._session.flush()
+    with store.reading() as uow:
+        assert uow.roles_of("UQA") == {Role.QA}
+        with store.transaction() as other:  # committed while the read is open
+            other.grant("UQA", Role.SECURITY, by="UADMIN")
+        assert uow.roles_of("UQA") == {Role.QA}  # one snapshot for the whole read
+    with store.reading() as uow:
+        assert uow.roles_of("UQA") == {Role.QA, Role.SECURITY}
+        assert uow.roles_of("UBOB") == set()
 
 
 def test_migrations_create_every_table_and_are_idempotent(store: Store) -> None:

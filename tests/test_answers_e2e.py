@@ -1,0 +1,144 @@
+"""Read-only commands are answered in the acknowledgement: at once, from a read-only
+transaction that never waits behind a writer, with nothing recorded."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.console.local import CHANNEL_ID
+from tests.harness import ADMIN, MANAGER, QA, Harness
+
+QUIET = ("outbox", "seen_requests", "audit_events")
+
+
+def _answer(bot: Harness, user: str, command: str) -> tuple[str, float]:
+    began = time.monotonic()
+    response = bot.run(user, command)
+    took = time.monotonic() - began
+    body = response.json()
+    assert body["response_type"] == "ephemeral"
+    return body["text"], took
+
+
+def _counts(bot: Harness) -> dict[str, int]:
+    return {table: bot.count(table) for table in QUIET}
+
+
+def test_status_and_the_lists_are_answered_in_the_acknowledgement_and_record_nothing(
+    bot: Harness,
+) -> None:
+    bot.cast()
+    bot.run_and_wait(MANAGER, "start v1.4.0")
+    bot.run_and_wait(MANAGER, "freeze add 2026-12-20 2027-01-05 holidays")
+    before, told = _counts(bot), len(bot.fake.ephemerals)
+
+    status, _ = _answer(bot, QA, "status")
+    assert "v1.4.0" in status
+    detail, _ = _answer(bot, QA, "status v1.4.0")
+    assert "v1.4.0" in detail and "staging" in detail
+    assert "holidays" in _answer(bot, QA, "freeze list")[0]
+    assert f"<@{QA}>" in _answer(bot, QA, "role list")[0]
+    assert "No feature flags are live" in _answer(bot, QA, "flag list")[0]
+    assert "/release status" in _answer(bot, QA, "help")[0]
+
+    bot.fake.wait_quiet()
+    assert _counts(bot) == before  # no outbox row, no signature, no audit entry
+    # Shown once each, as Slack shows an acknowledgement: nothing came by the response URL.
+    shown = bot.fake.ephemerals[told:]
+    assert len(shown) == 6 and all(e.user == QA and e.channel == CHANNEL_ID for e in shown)
+
+
+def test_a_read_is_not_kept_waiting_by_a_writer_and_sees_only_what_was_committed(
+    bot: Harness, database_url: str
+) -> None:
+    bot.cast()
+    bot.run_and_wait(MANAGER, "start v1.4.0")
+    with _writer_holding(database_url, "UPDATE releases SET state = 'cancelled'"):
+        status, took = _answer(bot, QA, "status v1.4.0")
+    assert took < 1.0, f"the answer waited {took:.2f}s behind a writer"
+    assert "cancelled" not in status.lower() and "staging" in status
+
+
+def test_a_read_the_database_cannot_serve_says_so_and_nothing_else(bot: Harness) -> None:
+    with bot.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE releases RENAME TO releases_gone")
+    status, _ = _answer(bot, QA, "status")
+    assert status.startswith("I cannot reach my database right now, so nothing was done.")
+    assert "Traceback" not in status and "releases" not in status
+
+
+def test_a_read_that_takes_too_long_is_answered_within_slacks_three_seconds(
+    bot: Harness, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's readers never wait (WAL); a table lock makes PostgreSQL's wait")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("LOCK TABLE releases IN ACCESS EXCLUSIVE MODE")
+            status, took = _answer(bot, QA, "status")
+        assert "slow to answer" in status
+        assert 1.5 < took < 3.0
+        status, _ = _answer(bot, QA, "status")  # the lock is gone: answered again
+        assert "slow" not in status
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _writer_holding(database_url: str, statement: str) -> Iterator[None]:
+    """Another process's transaction that has written `statement` and not committed."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(str(url.database), isolation_level=None, timeout=30)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(statement)
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            conn.execute(text(statement))
+            try:
+                yield
+            finally:
+                transaction.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_answers_go_on_while_the_one_sqlite_writer_is_busy(bot: Harness) -> None:
+    """The writers' one connection held by a slow write: status is still answered."""
+    bot.cast()
+    store = bot.local.runtime.services.store
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.transaction() as uow:
+            uow.releases(open_only=True)
+            held.set()
+            release.wait(5)
+
+    writer = threading.Thread(target=hold)
+    writer.start()
+    try:
+        assert held.wait(5)
+        status, took = _answer(bot, QA, "status")
+        assert took < 1.0
+        assert "No release is open." in status
+    finally:
+        release.set()
+        writer.join()
