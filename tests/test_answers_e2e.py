@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.console.local import CHANNEL_ID
-from tests.harness import ADMIN, MANAGER, QA, Harness
+from tests.harness import MANAGER, QA, Harness
 
 QUIET = ("outbox", "seen_requests", "audit_events")
 
