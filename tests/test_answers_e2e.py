@@ -3,6 +3,7 @@ transaction that never waits behind a writer, with nothing recorded."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 import time
@@ -91,6 +92,18 @@ def test_a_read_that_takes_too_long_is_answered_within_slacks_three_seconds(
         assert "slow" not in status
     finally:
         engine.dispose()
+
+
+def test_every_connection_sends_its_answer_without_waiting_for_the_peers_ack(
+    bot: Harness,
+) -> None:
+    """Nagle's algorithm is off: the answer's body does not wait ~40 ms behind its head."""
+    bot.run(QA, "help")  # the simulator keeps its connection open
+    connections = list(bot.local.server.server_state.connections)
+    assert connections
+    for protocol in connections:
+        sock = protocol.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 @contextmanager
