@@ -40,6 +40,7 @@ from scratch import scratch_postgres  # bench/scratch.py, beside this script
 
 from bot.console.fake_slack import FakeSlack, Message
 from bot.console.simulator import SlackSimulator
+from bot.services import DATABASE_DOWN, SLOW_ANSWER, WENT_WRONG
 from bot.views.review import ReviewAction
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +56,10 @@ CAST = {
 }
 #: Who asks for status, and who clicks Approve again on a review they already approved.
 ASKER, CLICKER = "UASKER", "UTL"
+#: An acknowledgement saying the answer could not be read is not the answer.
+FAILED = [
+    m.split(" (")[0].split(",")[0][:30].encode() for m in (SLOW_ANSWER, DATABASE_DOWN, WENT_WRONG)
+]
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -96,7 +101,7 @@ async def _fire(port: int, requests: list[bytes], clients: int) -> Load:
                 status, close, body = 0, True, b""
             if status == 200:
                 latencies.append(time.monotonic() - began)
-                answered += b'"text"' in body
+                answered += b'"text"' in body and not any(f in body for f in FAILED)
             else:
                 errors += 1
             if close:

@@ -40,8 +40,9 @@ def build_app(
         request_verification_enabled=False,
         raise_error_for_unhandled_request=False,
         # Listeners ack() and hand their work to the pool without waiting (Worker.submit),
-        # so the response can follow the listener: without this Bolt polls for the ack()
-        # every 10 ms, a 10 ms floor under every acknowledgement.
+        # or ack() with a read-only command's answer once it is read (Worker.read), so the
+        # response can follow the listener: without this Bolt polls for the ack() every
+        # 10 ms, a 10 ms floor under every acknowledgement.
         process_before_response=True,
     )
 

@@ -51,6 +51,8 @@ class Admitted(NamedTuple):
 
 #: Where Bolt's request context carries `Admitted.signed` to the listeners.
 SIGNED = "verified_signature"
+#: Where it carries when the request arrived (time.monotonic()), before its body was read.
+ARRIVED = "arrived_at"
 
 
 class SeenHere:

@@ -151,7 +151,7 @@ def build_runtime(
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    store = Store(engine, clock)
+    store = Store(engine, clock, readers=settings.command_threads)
     client = web_client(settings)
     # One attempt with a time limit: an unreachable or silent Slack stops start-up promptly.
     auth = WebClient(

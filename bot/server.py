@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -46,11 +47,13 @@ def asgi_app(
             await asyncio.to_thread(on_shutdown)
 
     async def slack_events(request: Request) -> Response:
+        arrived = time.monotonic()
         admitted = await guard.admit(request)
         if isinstance(admitted, Response):
             return admitted
         # What the guard verified travels with the request: listeners record exactly that.
-        return await handler.handle(admitted.request, {request_guard.SIGNED: admitted.signed})
+        context = {request_guard.SIGNED: admitted.signed, request_guard.ARRIVED: arrived}
+        return await handler.handle(admitted.request, context)
 
     async def healthz(_request: Request) -> Response:
         try:

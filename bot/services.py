@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.request_guard import SIGNED
 from bot.work import Worker, guarded
@@ -51,23 +52,29 @@ class Services:
             instance=self.instance,
         )
 
-    async def answer(self, user_id: str, fn: Callable[..., object], *args: Any) -> str:
+    async def answer(
+        self, user_id: str, arrived: float | None, fn: Callable[..., object], *args: Any
+    ) -> str:
         """What a read-only command says, for the acknowledgement itself (Slack shows it
-        to `user_id` alone), within `ANSWER_WITHIN` seconds.
+        to `user_id` alone), within `ANSWER_WITHIN` seconds of the request's arrival
+        (`arrived`, time.monotonic(); now when unknown, as in Socket Mode).
 
         It is read from a read-only transaction on the readers' pool; nothing is recorded,
-        not even the request's signature: a replayed read changes nothing.
+        not even the request's signature: a replayed read changes nothing. A read still
+        queued when the time is up is cancelled; one under way is cut short by the
+        database's own bound (`Store.reading`).
         """
         answer = Answer(self.store, self.channel_id, user_id)
         ctx = self.context(user_id, conversation=answer)
+        left = (arrived or time.monotonic()) + ANSWER_WITHIN - time.monotonic()
         try:
             await asyncio.wait_for(
-                asyncio.wrap_future(self.worker.read(fn, ctx, *args)), ANSWER_WITHIN
+                asyncio.wrap_future(self.worker.read(fn, ctx, *args)), max(0.05, left)
             )
         except TimeoutError:
-            log.warning("a read-only command took over %.1fs; the user will retry", ANSWER_WITHIN)
+            log.warning("a read-only command was not answered in time; the user will retry")
             return SLOW_ANSWER
-        except SQLAlchemyError as error:
+        except (OperationalError, InterfaceError) as error:  # unreachable, or cut short
             log.warning("could not read for a command (database: %s)", type(error).__name__)
             return DATABASE_DOWN
         except Exception:
@@ -135,8 +142,9 @@ class Services:
             log.warning("could not tell the user either (Slack refused)")
 
 
-#: How long a read-only answer may take: Slack waits three seconds for the acknowledgement.
-ANSWER_WITHIN = 2.0
+#: How long after its arrival a read-only command must be answered: Slack waits three
+#: seconds for the acknowledgement.
+ANSWER_WITHIN = 2.2
 SLOW_ANSWER = (
     "My database is slow to answer right now, so I could not look that up in time. "
     "Please try again in a minute."

@@ -37,9 +37,13 @@ class Worker:
         self._executor.submit(self._counted, fn, *args).add_done_callback(_log_failure)
 
     def read(self, fn: Callable[..., T], *args: Any) -> Future[T]:
-        """Run a read-only `fn` on the readers' pool; the caller awaits its answer."""
-        self._enter()
-        return self._readers.submit(self._counted, fn, *args)
+        """Run a read-only `fn` on the readers' pool; the caller awaits its answer.
+
+        Not counted for `shutdown`: the request awaiting it is still open, and the server
+        waits for open requests. Cancelled before it starts (its caller gave up waiting),
+        it never runs: a backlog of reads nobody waits for any more is not worked off.
+        """
+        return self._readers.submit(fn, *args)
 
     def _enter(self) -> None:
         with self._idle:

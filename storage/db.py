@@ -57,22 +57,20 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_reader(engine: Engine) -> Engine:
+def make_reader(engine: Engine, *, size: int, bound_seconds: float) -> Engine:
     """An engine for read-only transactions that must not wait behind writers.
 
-    On SQLite a pool of its own (WAL lets readers run beside the one writer), each
-    transaction a plain deferred BEGIN on a `query_only` connection; on PostgreSQL the same
-    pool, each transaction a READ ONLY snapshot (REPEATABLE READ), so every query of one
-    answer sees the same state. An in-memory SQLite database has nothing to share: its
-    own engine is returned.
+    On SQLite a pool of `size` connections of its own (WAL lets readers run beside the one
+    writer), each transaction a plain deferred BEGIN on a `query_only` connection that
+    waits at most `bound_seconds` for a lock; on PostgreSQL the writers' pool, each
+    transaction a READ ONLY snapshot (REPEATABLE READ), so every query of one answer sees
+    the same state (`Store.reading` bounds its statements).
     """
     url = engine.url
     if url.get_backend_name() != "sqlite":
         return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    if url.database in (None, "", ":memory:"):
-        return engine
     reader = create_engine(
-        url, connect_args={"timeout": 30}, pool_size=4, max_overflow=0, pool_timeout=30
+        url, connect_args={"timeout": bound_seconds}, pool_size=size, max_overflow=0
     )
 
     @event.listens_for(reader, "connect")
@@ -80,7 +78,7 @@ def make_reader(engine: Engine) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA query_only=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(bound_seconds * 1000)}")
         cursor.close()
 
     @event.listens_for(reader, "begin")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, or_, select
+from sqlalchemy import Engine, and_, delete, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -36,6 +36,9 @@ from storage.outbox import OutboxRepository
 from storage.retention import RetentionRepository
 from storage.reviews import ReviewRepository, RoleRepository
 
+#: The longest a read-only transaction waits for the database (`Store.reading`).
+READ_SECONDS = 2.5
+
 
 class Conflict(Exception):
     """Someone else changed the same thing at the same moment; nothing was written."""
@@ -49,12 +52,14 @@ class Store:
     without stopping retries. Both read the system clock in production.
     """
 
-    def __init__(self, engine: Engine, clock: Clock, timer: Clock | None = None) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, timer: Clock | None = None, *, readers: int = 4
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.timer: Clock = timer or SystemClock()
         self._sessions: sessionmaker[Session] = make_sessionmaker(engine)
-        self._reader = make_reader(engine)
+        self._reader = make_reader(engine, size=readers, bound_seconds=READ_SECONDS)
         self._reads: sessionmaker[Session] = make_sessionmaker(self._reader)
         self._after_commit: list[Callable[[], None]] = []
 
@@ -82,8 +87,17 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[UnitOfWork]:
-        """A read-only transaction that does not queue behind writers; a write in it fails."""
+        """A read-only transaction that does not queue behind writers; a write in it fails.
+
+        It waits at most `READ_SECONDS` for the database (a lock, a slow query): then it
+        fails with OperationalError rather than hold a thread and a connection.
+        """
         with self._reads.begin() as session:
+            if self.engine.dialect.name == "postgresql":
+                session.execute(
+                    text("SELECT set_config('statement_timeout', :ms, true)"),
+                    {"ms": str(int(READ_SECONDS * 1000))},
+                )
             yield UnitOfWork(session, self.clock, self.timer)
 
     def first_seen(self, signature: str, timestamp: int) -> bool:

@@ -3,6 +3,7 @@ transaction that never waits behind a writer, with nothing recorded."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sqlite3
 import threading
@@ -15,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.console.local import CHANNEL_ID
+from bot.work import Worker
 from tests.harness import MANAGER, QA, Harness
 
 QUIET = ("outbox", "seen_requests", "audit_events")
@@ -72,7 +74,11 @@ def test_a_read_the_database_cannot_serve_says_so_and_nothing_else(bot: Harness)
     with bot.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE releases RENAME TO releases_gone")
     status, _ = _answer(bot, QA, "status")
-    assert status.startswith("I cannot reach my database right now, so nothing was done.")
+    # SQLite reports a missing table as an operational error (as it does a locked or
+    # missing file); PostgreSQL as a programming error, which gets a reference to report.
+    assert status.startswith(
+        ("I cannot reach my database right now, so nothing was done.", "Something went wrong")
+    )
     assert "Traceback" not in status and "releases" not in status
 
 
@@ -155,3 +161,28 @@ def test_answers_go_on_while_the_one_sqlite_writer_is_busy(bot: Harness) -> None
     finally:
         release.set()
         writer.join()
+
+
+def test_a_read_nobody_waits_for_any_more_is_not_run_and_does_not_hold_up_a_shutdown() -> None:
+    worker = Worker(1)
+    ran: list[str] = []
+    busy = threading.Event()
+
+    def read(name: str, seconds: float) -> None:
+        busy.set()
+        time.sleep(seconds)
+        ran.append(name)
+
+    async def ask() -> None:
+        first = asyncio.wrap_future(worker.read(read, "first", 0.3))
+        assert busy.wait(2)
+        with pytest.raises(TimeoutError):  # queued behind the first, and given up on
+            await asyncio.wait_for(asyncio.wrap_future(worker.read(read, "second", 0)), 0.05)
+        await first
+
+    asyncio.run(ask())
+    began = time.monotonic()
+    worker.shutdown(time.monotonic() + 5)
+    assert time.monotonic() - began < 0.5
+    time.sleep(0.1)
+    assert ran == ["first"]

@@ -7,9 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.request_guard import ARRIVED
 from bot.services import Services
 from commands.dispatch import READ_ONLY, execute
-from commands.parser import Usage, parse
+from commands.help import help_text
+from commands.parser import Help, Usage, parse
 
 SLASH_COMMAND = "/release"
 
@@ -20,7 +22,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, command: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
         # Before ack(), only pure checks, and the read a read-only command is (bounded by
-        # ANSWER_WITHIN): no network call, and nothing written.
+        # ANSWER_WITHIN from its arrival): no network call, and nothing written.
         if command.get("channel_id") != services.channel_id:
             await ack(
                 response_type="ephemeral",
@@ -32,8 +34,12 @@ def register(app: AsyncApp, services: Services) -> None:
         if isinstance(parsed, Usage):
             await ack(response_type="ephemeral", text=parsed.message)
             return
+        if isinstance(parsed, Help):  # needs nothing but the text
+            await ack(response_type="ephemeral", text=help_text())
+            return
         if type(parsed) in READ_ONLY:  # a read: the answer is the acknowledgement
-            answer = await services.answer(command["user_id"], execute, parsed)
+            arrived = request.context.get(ARRIVED)
+            answer = await services.answer(command["user_id"], arrived, execute, parsed)
             await ack(response_type="ephemeral", text=answer)
             return
         await ack()
