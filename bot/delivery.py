@@ -95,14 +95,21 @@ class Delivery(Pump):
         store.after_commit(self.wake)
 
     def claim(self, busy: set[str], room: int) -> Claimed:
+        """Claim the due head of up to `room` lanes, in one transaction.
+
+        Each claim is a conditional UPDATE, so of two instances exactly one wins a
+        message; heads are claimed in id order, so two instances' row locks never cross.
+        The work starts after the transaction commits (the pump runs what this returns).
+        """
         claimed: Claimed = []
         with self._store.transaction() as uow:
-            heads = [h for h in uow.lane_heads() if h.lane not in busy]
-        for head in heads[:room]:
-            with self._store.transaction() as uow:
-                won = uow.claim_message(head.id, self._instance, self._lease)
-            if won:
-                claimed.append((head.lane, lambda head=head: self.deliver(head)))  # type: ignore[misc]
+            for head in uow.lane_heads():
+                if len(claimed) >= room:
+                    break
+                if head.lane not in busy and uow.claim_message(
+                    head.id, self._instance, self._lease
+                ):
+                    claimed.append((head.lane, lambda head=head: self.deliver(head)))  # type: ignore[misc]
         return claimed
 
     def hand_back(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +57,9 @@ class Outcome:
         self.user_id = user_id
         self.response_url = response_url
         self.effects: list[Effect] = []
+        # The replies of one request keep their order (one lane); another request's need
+        # not wait behind them, as behind one that Slack keeps refusing.
+        self._conversation = uuid.uuid4().hex[:12]
         self._uow: UnitOfWork | None = None
         self._pending: list[Effect] = []
 
@@ -83,7 +87,7 @@ class Outcome:
         }
         if self.response_url:
             payload["response_url"] = self.response_url
-        self._record(Effect(REPLY, f"reply:{self.user_id}", payload))
+        self._record(Effect(REPLY, f"reply:{self.user_id}:{self._conversation}", payload))
 
     def announce(self, text: str, *, channel: str | None = None) -> None:
         """Tell the release channel (or another one, such as support's)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+from bot.console.fake_slack import RESPONSE_URL
 from integrations import Integrations
 from integrations.dryrun import DryRunDeployer, DryRunSmokeTests, DryRunSourceControl
 from integrations.ports import CheckResult, Deployment, IntegrationError
-from tests.harness import MANAGER, QA, REPORT, REVIEWERS, Harness
+from tests.harness import MANAGER, NOBODY, QA, REPORT, REVIEWERS, Harness
 
 
 class VercelDown(DryRunDeployer):
@@ -207,3 +209,20 @@ def test_a_failed_release_still_counts_as_what_production_runs(database_url: str
         bot.wait_said("started hotfix *v1.4.1* on top of v1.4.0")
     finally:
         bot.stop()
+
+
+def test_a_reply_slack_is_slow_to_take_does_not_hold_up_the_same_persons_next_one(
+    bot: Harness,
+) -> None:
+    """One request's replies keep their order; another request's do not queue behind them."""
+    bot.fake.hang_next(RESPONSE_URL, 4.0)  # taken at once, answered 4 s late
+    bot.run(NOBODY, "start v1.4.0")
+    first = bot.wait_told(NOBODY, "Only a Release Manager may")
+    began = time.monotonic()
+    bot.run(NOBODY, "start v1.5.0")
+    bot.fake.wait_for(lambda: len(bot.fake.ephemerals_for(NOBODY)) == 2, timeout=3.5)
+    assert time.monotonic() - began < 2.0
+    assert bot.fake.ephemerals_for(NOBODY)[0] == first
+    assert bot.fake.ephemerals_for(NOBODY)[1].text.startswith("Only a Release Manager may")
+    bot.fake.wait_quiet(quiet=0.5)
+    assert len(bot.fake.ephemerals_for(NOBODY)) == 2  # and neither is sent twice

@@ -112,6 +112,8 @@ METHODS: dict[str, tuple[set[str], set[str]]] = {
 }
 
 T = TypeVar("T")
+#: The "method" a fault names to fail, hang or reset posts to a response URL.
+RESPONSE_URL = "response_url"
 TRIGGER_LIFETIME = 3.0  # seconds Slack honours a trigger_id for
 #: The POST of a file's bytes to its upload URL, as `calls` and the faults name it.
 UPLOAD = "upload"
@@ -425,7 +427,12 @@ class FakeSlack(LoopbackServer):
 
     def _handle(self, path: str, content_type: str, authorization: str, raw: str) -> _Reply:
         if path.startswith("/response/"):
-            return _Reply(*self._respond(path.removeprefix("/response/"), raw))
+            with self._lock:  # only faults queued for RESPONSE_URL itself, not "*"
+                queued = self._faults.get(RESPONSE_URL)
+                fault = queued.pop(0) if queued else _Fault()
+            if fault.payload is not None or fault.reset:
+                return _Reply(fault.status, fault.payload or {}, fault.headers, 0.0, fault.reset)
+            return _Reply(*self._respond(path.removeprefix("/response/"), raw), fault.delay)
         method = path.removeprefix("/api/")
         args = _parse_args(content_type, raw)
         token = authorization.removeprefix("Bearer ").strip() or str(args.pop("token", ""))
