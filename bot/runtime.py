@@ -175,6 +175,7 @@ def build_runtime(
         clock=clock,
         worker=Worker(settings.command_threads),
         web_client=client,
+        answer_in_ack=settings.answer_in_ack_seconds,
         instance=instance_name(),
     )
     # No token here: Bolt hands each request a client with the token from authorize().

@@ -37,6 +37,7 @@ class Services:
     worker: Worker
     web_client: WebClient  # sync, from worker threads only: views.open (never in a transaction)
     instance: str = "local"  # names this process in the deploy lock and post claims
+    answer_in_ack: float = 0.08  # seconds a read may take to be answered in the ack
 
     def context(
         self, user_id: str, response_url: str | None = None, *, conversation: Outcome | None = None
@@ -53,35 +54,34 @@ class Services:
         )
 
     async def answer(
-        self, user_id: str, arrived: float | None, fn: Callable[..., object], *args: Any
-    ) -> str:
-        """What a read-only command says, for the acknowledgement itself (Slack shows it
-        to `user_id` alone), within `ANSWER_WITHIN` seconds of the request's arrival
-        (`arrived`, time.monotonic(); now when unknown, as in Socket Mode).
+        self,
+        user_id: str,
+        response_url: str | None,
+        arrived: float | None,
+        fn: Callable[..., object],
+        *args: Any,
+    ) -> str | None:
+        """What a read-only command says, read on the readers' pool from a read-only
+        transaction, for the acknowledgement itself (Slack shows it to `user_id` alone).
 
-        It is read from a read-only transaction on the readers' pool; nothing is recorded,
-        not even the request's signature: a replayed read changes nothing. A read still
-        queued when the time is up is cancelled; one under way is cut short by the
-        database's own bound (`Store.reading`).
+        When it is not ready `answer_in_ack` seconds after the request arrived (`arrived`,
+        time.monotonic(); now when unknown, as in Socket Mode), None: the acknowledgement
+        goes out empty and the answer follows through the response URL once it is read.
+        Nothing is recorded, not even the request's signature: a replayed read changes
+        nothing, and an answer lost on the way is asked for again.
         """
-        answer = Answer(self.store, self.channel_id, user_id)
+        answer = Answer(self.store, self.channel_id, user_id, response_url)
         ctx = self.context(user_id, conversation=answer)
-        left = (arrived or time.monotonic()) + ANSWER_WITHIN - time.monotonic()
+        read = self.worker.read(_read, answer, ctx, fn, args)
+        left = (arrived or time.monotonic()) + self.answer_in_ack - time.monotonic()
         try:
-            await asyncio.wait_for(
-                asyncio.wrap_future(self.worker.read(fn, ctx, *args)), max(0.05, left)
-            )
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(read)), left)
         except TimeoutError:
-            log.warning("a read-only command was not answered in time; the user will retry")
-            return SLOW_ANSWER
-        except (OperationalError, InterfaceError) as error:  # unreachable, or cut short
-            log.warning("could not read for a command (database: %s)", type(error).__name__)
-            return DATABASE_DOWN
-        except Exception:
-            ref = incident_id()
-            log.exception("unexpected error (ref %s)", ref)
-            return WENT_WRONG.format(ref=ref)
-        return answer.text
+            # Said when it is read, from the command pool (a callback may run right here).
+            read.add_done_callback(
+                lambda done: self.worker.submit(self._tell_directly, ctx, done.result())
+            )
+            return None
 
     def hand_off(
         self, request: AsyncBoltRequest, ctx: Context, fn: Callable[..., object], *args: Any
@@ -142,9 +142,6 @@ class Services:
             log.warning("could not tell the user either (Slack refused)")
 
 
-#: How long after its arrival a read-only command must be answered: Slack waits three
-#: seconds for the acknowledgement.
-ANSWER_WITHIN = 2.2
 SLOW_ANSWER = (
     "My database is slow to answer right now, so I could not look that up in time. "
     "Please try again in a minute."
@@ -153,6 +150,30 @@ WENT_WRONG = (
     "Something went wrong on my side (ref `{ref}`); nothing was changed. "
     "Please tell the bot's operators."
 )
+
+
+def _read(answer: Answer, ctx: Context, fn: Callable[..., object], args: tuple[Any, ...]) -> str:
+    """Run a read-only command; what it says, or why it could not be read (in words)."""
+    try:
+        fn(ctx, *args)
+    except OperationalError as error:
+        log.warning("could not read for a command (database: %s)", type(error.orig).__name__)
+        return SLOW_ANSWER if _too_slow(error) else DATABASE_DOWN
+    except InterfaceError as error:
+        log.warning("could not read for a command (database: %s)", type(error.orig).__name__)
+        return DATABASE_DOWN
+    except Exception:
+        ref = incident_id()
+        log.exception("unexpected error (ref %s)", ref)
+        return WENT_WRONG.format(ref=ref)
+    return answer.text
+
+
+def _too_slow(error: OperationalError) -> bool:
+    """The read was cut short by its bound (PostgreSQL's statement_timeout, SQLite's
+    busy_timeout), not refused by a database that is down."""
+    return getattr(error.orig, "sqlstate", None) == "57014" or "locked" in str(error.orig)
+
 
 #: What someone is told when the database cannot record their request.
 DATABASE_DOWN = (

@@ -39,9 +39,9 @@ class Worker:
     def read(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run a read-only `fn` on the readers' pool; the caller awaits its answer.
 
-        Not counted for `shutdown`: the request awaiting it is still open, and the server
-        waits for open requests. Cancelled before it starts (its caller gave up waiting),
-        it never runs: a backlog of reads nobody waits for any more is not worked off.
+        Not counted for `shutdown`: it is short (the database bounds it), and what it
+        says after the acknowledgement went out is handed to `submit`, which is counted.
+        Cancelled before it starts, it never runs.
         """
         return self._readers.submit(fn, *args)
 

@@ -171,9 +171,6 @@ class Answer(Outcome):
     command that announces, posts or uploads is not read-only, and fails here.
     """
 
-    def __init__(self, store: Store, channel_id: str, user_id: str) -> None:
-        super().__init__(store, channel_id, user_id)
-
     @contextmanager
     def recording(self) -> Iterator[UnitOfWork]:
         with self._store.reading() as uow:

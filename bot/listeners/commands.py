@@ -21,8 +21,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def release_command(
         ack: AsyncAck, command: dict[str, Any], request: AsyncBoltRequest
     ) -> None:
-        # Before ack(), only pure checks, and the read a read-only command is (bounded by
-        # ANSWER_WITHIN from its arrival): no network call, and nothing written.
+        # Before ack(), only pure checks, and the read a read-only command is (at most
+        # `answer_in_ack` from its arrival): no network call, and nothing written.
         if command.get("channel_id") != services.channel_id:
             await ack(
                 response_type="ephemeral",
@@ -38,9 +38,17 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_type="ephemeral", text=help_text())
             return
         if type(parsed) in READ_ONLY:  # a read: the answer is the acknowledgement
-            arrived = request.context.get(ARRIVED)
-            answer = await services.answer(command["user_id"], arrived, execute, parsed)
-            await ack(response_type="ephemeral", text=answer)
+            answer = await services.answer(
+                command["user_id"],
+                command.get("response_url"),
+                request.context.get(ARRIVED),
+                execute,
+                parsed,
+            )
+            if answer is None:  # not read yet: it follows through the response URL
+                await ack()
+            else:
+                await ack(response_type="ephemeral", text=answer)
             return
         await ack()
         ctx = services.context(command["user_id"], command.get("response_url"))
