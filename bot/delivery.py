@@ -95,21 +95,17 @@ class Delivery(Pump):
         store.after_commit(self.wake)
 
     def claim(self, busy: set[str], room: int) -> Claimed:
-        """Claim the due head of up to `room` lanes, in one transaction.
-
-        Each claim is a conditional UPDATE, so of two instances exactly one wins a
-        message; heads are claimed in id order, so two instances' row locks never cross.
-        The work starts after the transaction commits (the pump runs what this returns).
-        """
+        """Claim the due heads of up to `room` free lanes, each in a transaction of its own:
+        a claim never holds one row's lock while it waits for another's (a transaction that
+        marks Home tabs stale locks several outbox rows, in an order of its own)."""
         claimed: Claimed = []
         with self._store.transaction() as uow:
-            for head in uow.lane_heads():
-                if len(claimed) >= room:
-                    break
-                if head.lane not in busy and uow.claim_message(
-                    head.id, self._instance, self._lease
-                ):
-                    claimed.append((head.lane, lambda head=head: self.deliver(head)))  # type: ignore[misc]
+            heads = [h for h in uow.lane_heads() if h.lane not in busy]
+        for head in heads[:room]:
+            with self._store.transaction() as uow:
+                won = uow.claim_message(head.id, self._instance, self._lease)
+            if won:
+                claimed.append((head.lane, lambda head=head: self.deliver(head)))  # type: ignore[misc]
         return claimed
 
     def hand_back(self) -> None:

@@ -77,10 +77,7 @@ class Services:
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(read)), left)
         except TimeoutError:
-            # Said when it is read, from the command pool (a callback may run right here).
-            read.add_done_callback(
-                lambda done: self.worker.submit(self._tell_directly, ctx, done.result())
-            )
+            self.worker.then(read, self._tell_directly, ctx)  # said once it is read
             return None
 
     def hand_off(
@@ -122,24 +119,25 @@ class Services:
 
     def _tell_directly(self, ctx: Context, text: str) -> None:
         """Tell the person without the outbox (which is in the database): through the
-        request's response URL, or as an ephemeral message in the release channel."""
+        request's response URL, or as an ephemeral message in the release channel when
+        there is none or Slack refused it. A post that timed out or was reset is not
+        repeated: it may have landed, and would show twice."""
+        url = ctx.conversation.response_url
         try:
-            url = ctx.conversation.response_url
             if url:
                 sent = WebhookClient(url, timeout=5).send(
                     text=text, response_type="ephemeral", replace_original=False
                 )
-                ok = sent.status_code == 200
-            else:  # a modal or the Home tab: no response URL
-                answer = self.web_client.chat_postEphemeral(
-                    channel=self.channel_id, user=ctx.actor, text=text
-                )
-                ok = bool(answer.get("ok"))
+                if sent.status_code == 200:
+                    return
+                log.warning("the response URL refused a reply (%s)", sent.status_code)
+            answer = self.web_client.chat_postEphemeral(
+                channel=self.channel_id, user=ctx.actor, text=text
+            )
+            if not answer.get("ok"):
+                log.warning("could not tell the user either (Slack refused)")
         except Exception as error:
-            log.warning("could not tell the user either (%s)", type(error).__name__)
-            return
-        if not ok:
-            log.warning("could not tell the user either (Slack refused)")
+            log.warning("could not tell the user (%s)", type(error).__name__)
 
 
 SLOW_ANSWER = (

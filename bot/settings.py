@@ -101,7 +101,7 @@ class Settings(DatabaseSettings):
     slack_timeout_seconds: int = Field(default=10, ge=1, le=60)
     #: How long a read-only command (status, the lists) may take to be answered in the
     #: acknowledgement itself; a slower answer follows through the response URL.
-    answer_in_ack_seconds: float = Field(default=0.08, ge=0, le=2.5)
+    answer_in_ack_seconds: float = Field(default=0.08, ge=0, le=2.2)
     job_lease_seconds: float = Field(default=30.0, ge=1, le=600)
 
     # -- the outside systems: each is real when its credentials are set --------------

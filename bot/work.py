@@ -23,8 +23,10 @@ T = TypeVar("T")
 class Worker:
     def __init__(self, threads: int) -> None:
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="release-work")
-        # Read-only answers wait on their own threads: never behind a queue of writes.
+        # Read-only answers wait on their own threads: never behind a queue of writes; and
+        # an answer that follows its acknowledgement is sent from threads of its own.
         self._readers = ThreadPoolExecutor(threads, thread_name_prefix="release-read")
+        self._followers = ThreadPoolExecutor(threads, thread_name_prefix="release-answer")
         self._busy = 0
         self._idle = threading.Condition()
 
@@ -39,11 +41,26 @@ class Worker:
     def read(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run a read-only `fn` on the readers' pool; the caller awaits its answer.
 
-        Not counted for `shutdown`: it is short (the database bounds it), and what it
-        says after the acknowledgement went out is handed to `submit`, which is counted.
-        Cancelled before it starts, it never runs.
+        Not counted for `shutdown` while its caller awaits it (the request is still open,
+        and the server waits for open requests); a caller that stops waiting hands what
+        is left to `then`, which is counted.
         """
         return self._readers.submit(fn, *args)
+
+    def then(self, future: Future[T], fn: Callable[..., object], *args: Any) -> None:
+        """Once `future` is done, run `fn(*args, result)` on the followers' pool; counted
+        from now, so a shutdown waits for both (the read, then `fn`)."""
+        self._enter()
+
+        def follow(done: Future[T]) -> None:  # on the thread that finished it, or this one
+            try:
+                call = (fn, *args, done.result())
+                self._followers.submit(self._counted, *call).add_done_callback(_log_failure)
+            except BaseException:
+                self._leave()
+                log.exception("could not follow up on a read")
+
+        future.add_done_callback(follow)
 
     def _enter(self) -> None:
         with self._idle:
@@ -53,9 +70,12 @@ class Worker:
         try:
             return fn(*args)
         finally:
-            with self._idle:
-                self._busy -= 1
-                self._idle.notify_all()
+            self._leave()
+
+    def _leave(self) -> None:
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
 
     def shutdown(self, deadline: float | None = None) -> None:
         """Let the commands already acknowledged finish (they are short), until `deadline`.

@@ -180,8 +180,9 @@ class ScheduledPost(Base):
 class OutboxMessage(Base):
     """Something to say in Slack, recorded with the change that decided it; sent after commit.
 
-    Messages in one lane (the channel, or one person's replies) go out in id order; a
-    message that fails waits with its lane and is retried by any instance.
+    Messages in one lane (a channel, the replies to one request, one person's Home tab) go
+    out in id order; a message that fails waits with its lane and is retried by any
+    instance.
     """
 
     __tablename__ = "outbox"

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.console.fake_slack import RESPONSE_URL
 from bot.console.local import CHANNEL_ID
 from bot.work import Worker
 from tests.harness import MANAGER, QA, Harness
@@ -93,6 +94,29 @@ def test_an_answer_not_ready_in_time_follows_through_the_response_url(hasty: Har
     bot.fake.wait_quiet()
     assert len(bot.fake.ephemerals_for(QA)) == told + 2
     assert _counts(bot) == before
+
+
+def test_an_answer_the_response_url_refuses_is_posted_as_an_ephemeral_message(
+    hasty: Harness,
+) -> None:
+    bot = hasty
+    bot.fake.fail_next(RESPONSE_URL, status=500)
+    assert not bot.run(QA, "status").content
+    told = bot.fake.wait_for(lambda: bot.fake.ephemerals_for(QA))
+    assert "No release is open." in told[0].text
+    assert [a["user"] for a in bot.fake.sent("chat.postEphemeral")] == [QA]
+    bot.fake.wait_quiet()
+    assert len(bot.fake.ephemerals_for(QA)) == 1
+
+
+def test_a_shutdown_waits_for_an_answer_that_follows_its_acknowledgement() -> None:
+    worker = Worker(1)
+    said: list[str] = []
+    worker.then(worker.read(lambda: time.sleep(0.3) or "answer"), said.append)
+    began = time.monotonic()
+    worker.shutdown(time.monotonic() + 5)
+    assert said == ["answer"]
+    assert 0.2 < time.monotonic() - began < 2
 
 
 def test_a_read_is_not_kept_waiting_by_a_writer_and_sees_only_what_was_committed(

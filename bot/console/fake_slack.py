@@ -427,9 +427,9 @@ class FakeSlack(LoopbackServer):
 
     def _handle(self, path: str, content_type: str, authorization: str, raw: str) -> _Reply:
         if path.startswith("/response/"):
-            with self._lock:  # only faults queued for RESPONSE_URL itself, not "*"
+            with self._lock:  # only faults for RESPONSE_URL itself, not "*"
                 queued = self._faults.get(RESPONSE_URL)
-                fault = queued.pop(0) if queued else _Fault()
+                fault = queued.pop(0) if queued else self._outages.get(RESPONSE_URL, _Fault())
             if fault.payload is not None or fault.reset:
                 return _Reply(fault.status, fault.payload or {}, fault.headers, 0.0, fault.reset)
             return _Reply(*self._respond(path.removeprefix("/response/"), raw), fault.delay)
