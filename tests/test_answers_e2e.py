@@ -36,24 +36,27 @@ def _counts(bot: Harness) -> dict[str, int]:
     return {table: bot.count(table) for table in QUIET}
 
 
-@pytest.fixture
-def patient(database_url: str) -> Iterator[Harness]:
-    """A bot that waits up to 2 s to answer a read in the acknowledgement."""
-    harness = Harness.start(database_url, answer_in_ack_seconds=2.0)
+@contextmanager
+def _started(database_url: str, answer_in_ack: float) -> Iterator[Harness]:
+    harness = Harness.start(database_url, answer_in_ack_seconds=answer_in_ack)
     try:
         yield harness
     finally:
         harness.stop()
+
+
+@pytest.fixture
+def patient(database_url: str) -> Iterator[Harness]:
+    """A bot that waits up to 2 s to answer a read in the acknowledgement."""
+    with _started(database_url, 2.0) as harness:
+        yield harness
 
 
 @pytest.fixture
 def hasty(database_url: str) -> Iterator[Harness]:
     """A bot that never waits for a read: every answer follows the acknowledgement."""
-    harness = Harness.start(database_url, answer_in_ack_seconds=0)
-    try:
+    with _started(database_url, 0) as harness:
         yield harness
-    finally:
-        harness.stop()
 
 
 def test_status_and_the_lists_are_answered_in_the_acknowledgement_and_record_nothing(
@@ -112,7 +115,12 @@ def test_an_answer_the_response_url_refuses_is_posted_as_an_ephemeral_message(
 def test_a_shutdown_waits_for_an_answer_that_follows_its_acknowledgement() -> None:
     worker = Worker(1)
     said: list[str] = []
-    worker.then(worker.read(lambda: time.sleep(0.3) or "answer"), said.append)
+
+    def read() -> str:
+        time.sleep(0.3)
+        return "answer"
+
+    worker.then(worker.read(read), said.append)
     began = time.monotonic()
     worker.shutdown(time.monotonic() + 5)
     assert said == ["answer"]
@@ -183,7 +191,7 @@ def test_every_connection_sends_its_answer_without_waiting_for_the_peers_ack(
     connections = list(bot.local.server.server_state.connections)
     assert connections
     for protocol in connections:
-        sock = protocol.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+        sock = protocol.transport.get_extra_info("socket")
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
@@ -192,14 +200,14 @@ def _writer_holding(database_url: str, statement: str) -> Iterator[None]:
     """Another process's transaction that has written `statement` and not committed."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        conn = sqlite3.connect(str(url.database), isolation_level=None, timeout=30)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(statement)
+        raw = sqlite3.connect(str(url.database), isolation_level=None, timeout=30)
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute(statement)
         try:
             yield
         finally:
-            conn.execute("ROLLBACK")
-            conn.close()
+            raw.execute("ROLLBACK")
+            raw.close()
         return
     engine = create_engine(database_url)
     try:
