@@ -57,9 +57,7 @@ CAST = {
 #: Who asks for status, and who clicks Approve again on a review they already approved.
 ASKER, CLICKER = "UASKER", "UTL"
 #: An acknowledgement saying the answer could not be read is not the answer.
-FAILED = [
-    m.split(" (")[0].split(",")[0][:30].encode() for m in (SLOW_ANSWER, DATABASE_DOWN, WENT_WRONG)
-]
+FAILED = [m[:30].encode() for m in (SLOW_ANSWER, DATABASE_DOWN, WENT_WRONG)]
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 

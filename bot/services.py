@@ -154,12 +154,9 @@ def _read(answer: Answer, ctx: Context, fn: Callable[..., object], args: tuple[A
     """Run a read-only command; what it says, or why it could not be read (in words)."""
     try:
         fn(ctx, *args)
-    except OperationalError as error:
+    except (OperationalError, InterfaceError) as error:
         log.warning("could not read for a command (database: %s)", type(error.orig).__name__)
         return SLOW_ANSWER if _too_slow(error) else DATABASE_DOWN
-    except InterfaceError as error:
-        log.warning("could not read for a command (database: %s)", type(error.orig).__name__)
-        return DATABASE_DOWN
     except Exception:
         ref = incident_id()
         log.exception("unexpected error (ref %s)", ref)
@@ -167,9 +164,11 @@ def _read(answer: Answer, ctx: Context, fn: Callable[..., object], args: tuple[A
     return answer.text
 
 
-def _too_slow(error: OperationalError) -> bool:
+def _too_slow(error: OperationalError | InterfaceError) -> bool:
     """The read was cut short by its bound (PostgreSQL's statement_timeout, SQLite's
-    busy_timeout), not refused by a database that is down."""
+    busy_timeout), not refused by a database that is down or a broken connection."""
+    if not isinstance(error, OperationalError):
+        return False
     return getattr(error.orig, "sqlstate", None) == "57014" or "locked" in str(error.orig)
 
 

@@ -175,6 +175,12 @@ class _Fault:
     delay: float = 0.0  # seconds the answer is held back
     reset: bool = False  # drop the connection instead of answering
 
+    def refusal(self) -> _Reply | None:
+        """The answer that replaces the call's own (an error, a reset); None: none does."""
+        if self.payload is None and not self.reset:
+            return None
+        return _Reply(self.status, self.payload or {}, self.headers, self.delay, self.reset)
+
 
 @dataclass(frozen=True)
 class _Reply:
@@ -365,11 +371,14 @@ class FakeSlack(LoopbackServer):
         with self._lock:
             self._faults.setdefault(method, []).extend([fault] * times)
 
-    def _take_fault(self, method: str) -> _Fault | None:
-        for key in (method, "*"):
+    def _take_fault(self, method: str, *, wildcard: bool = True) -> _Fault | None:
+        """The next fault queued for `method` (or, with `wildcard`, for every method), else
+        a lasting outage of it."""
+        keys = (method, "*") if wildcard else (method,)
+        for key in keys:
             if self._faults.get(key):
                 return self._faults[key].pop(0)
-        return self._outages.get(method) or self._outages.get("*")
+        return next((self._outages[key] for key in keys if key in self._outages), None)
 
     def channel_messages(self, channel: str) -> list[Message]:
         with self._lock:
@@ -428,11 +437,10 @@ class FakeSlack(LoopbackServer):
     def _handle(self, path: str, content_type: str, authorization: str, raw: str) -> _Reply:
         if path.startswith("/response/"):
             with self._lock:  # only faults for RESPONSE_URL itself, not "*"
-                queued = self._faults.get(RESPONSE_URL)
-                fault = queued.pop(0) if queued else self._outages.get(RESPONSE_URL, _Fault())
-            if fault.payload is not None or fault.reset:
-                return _Reply(fault.status, fault.payload or {}, fault.headers, 0.0, fault.reset)
-            return _Reply(*self._respond(path.removeprefix("/response/"), raw), fault.delay)
+                fault = self._take_fault(RESPONSE_URL, wildcard=False) or _Fault()
+            return fault.refusal() or _Reply(
+                *self._respond(path.removeprefix("/response/"), raw), fault.delay
+            )
         method = path.removeprefix("/api/")
         args = _parse_args(content_type, raw)
         token = authorization.removeprefix("Bearer ").strip() or str(args.pop("token", ""))
@@ -441,10 +449,8 @@ class FakeSlack(LoopbackServer):
             index = len(self.calls)
             self.calls.append((method, args))
             fault = self._take_fault(method) or _Fault()
-        if fault.payload is not None or fault.reset:
-            return _Reply(
-                fault.status, fault.payload or {}, fault.headers, fault.delay, fault.reset
-            )
+        if refused := fault.refusal():
+            return refused
         status, payload, headers = self._call(method, token, args)
         if payload.get("ok"):
             with self._lock:
@@ -461,10 +467,8 @@ class FakeSlack(LoopbackServer):
             index = len(self.calls)
             self.calls.append((UPLOAD, {"file_id": file_id, "length": len(content)}))
             fault = self._take_fault(UPLOAD) or _Fault()
-            if fault.payload is not None or fault.reset:
-                return _Reply(
-                    fault.status, fault.payload or {}, fault.headers, fault.delay, fault.reset
-                )
+            if refused := fault.refusal():
+                return refused
             pending = self._uploads.get(file_id)
             if pending is None:
                 return _Reply(404, {}, {}, fault.delay, text="Not Found")
