@@ -36,6 +36,19 @@ def _counts(bot: Harness) -> dict[str, int]:
     return {table: bot.count(table) for table in QUIET}
 
 
+def _settled(bot: Harness) -> dict[str, int]:
+    """The counts once every release step has finished and every message is out."""
+    deadline = time.monotonic() + 30
+    while bot.rows(
+        "SELECT (SELECT COUNT(*) FROM jobs WHERE status = 'pending')"
+        " + (SELECT COUNT(*) FROM outbox WHERE status = 'pending')"
+    )[0][0]:
+        assert time.monotonic() < deadline, "the bot did not settle"
+        time.sleep(0.05)
+    bot.fake.wait_quiet()
+    return _counts(bot)
+
+
 @contextmanager
 def _started(database_url: str, answer_in_ack: float) -> Iterator[Harness]:
     harness = Harness.start(database_url, answer_in_ack_seconds=answer_in_ack)
@@ -66,7 +79,7 @@ def test_status_and_the_lists_are_answered_in_the_acknowledgement_and_record_not
     bot.cast()
     bot.run_and_wait(MANAGER, "start v1.4.0")
     bot.run_and_wait(MANAGER, "freeze add 2026-12-20 2027-01-05 holidays")
-    before, told = _counts(bot), len(bot.fake.ephemerals)
+    before, told = _settled(bot), len(bot.fake.ephemerals)
 
     status, _ = _answer(bot, QA, "status")
     assert "v1.4.0" in status
@@ -88,7 +101,7 @@ def test_an_answer_not_ready_in_time_follows_through_the_response_url(hasty: Har
     bot = hasty
     bot.cast()
     bot.run_and_wait(MANAGER, "start v1.4.0")
-    before, told = _counts(bot), len(bot.fake.ephemerals_for(QA))
+    before, told = _settled(bot), len(bot.fake.ephemerals_for(QA))
     response = bot.run(QA, "status v1.4.0")
     assert not response.content  # acknowledged empty, at once
     answer = bot.fake.wait_for(lambda: bot.fake.ephemerals_for(QA)[told:])
