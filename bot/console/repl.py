@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import select
 import signal
 import sys
 import threading
@@ -439,6 +441,7 @@ class _Terminal:
         self.stream, self.out, self.history = stream, out, history
         self.interactive = stream.isatty()
         self.readline: ModuleType | None = None
+        self._pending = b""  # piped input read but not yet returned
         if self.interactive:
             try:
                 import readline
@@ -455,11 +458,29 @@ class _Terminal:
             if self.interactive:
                 return input(prompt)
             print(prompt, end="", file=self.out, flush=True)
-            line = self.stream.readline()
+            line = self._piped_line()
         except EOFError:
             line = ""
         print(line.rstrip("\n"), file=self.out, flush=True)  # a transcript shows input
         return line.rstrip("\n") if line else None
+
+    def _piped_line(self) -> str:
+        """The next piped line. Ctrl-C may land on any of the bot's threads, and then a read
+        blocked in the main thread is never interrupted; so input is awaited in short turns,
+        between which Python runs the main thread's signal handler."""
+        try:
+            fd = self.stream.fileno()
+        except (AttributeError, OSError, ValueError):  # an in-memory stream: nothing to await
+            return self.stream.readline()
+        while b"\n" not in self._pending:
+            if not select.select([fd], [], [], 0.2)[0]:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            self._pending += chunk
+        line, newline, self._pending = self._pending.partition(b"\n")
+        return (line + newline).decode(errors="replace")
 
     def remember(self, line: str) -> None:
         if self.readline is not None:
