@@ -32,6 +32,7 @@ def build_app(
         lambda record: "will be unused" not in record.getMessage()
     )
     app = AsyncApp(
+        name="release-bot",  # else Bolt names it after its caller's file, with inspect.stack()
         client=client,
         signing_secret=signing_secret,
         authorize=authorize,

@@ -7,11 +7,14 @@ import asyncio
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-from slack_bolt.async_app import AsyncApp
 
 from bot.settings import DatabaseSettings, Settings, describe
+
+if TYPE_CHECKING:  # a settings mistake is reported before Bolt and the rest are imported
+    from slack_bolt.async_app import AsyncApp
 
 log = logging.getLogger("release_bot")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -25,6 +26,12 @@ class SchemaTooNew(Exception):
     """The database was migrated by a newer build than this one: running on would be guessing."""
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    """This build's migrations, read once: they do not change while it runs."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the database up to the newest schema (a no-op when it already is)."""
     config = alembic_config()
@@ -33,15 +40,16 @@ def upgrade(engine: Engine) -> None:
             # Several instances start together in production: one migrates, the others wait
             # here and then find nothing left to do. (SQLite's BEGIN IMMEDIATE serialises.)
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        script = ScriptDirectory.from_config(config)
+        script = _scripts()
         known = {revision.revision for revision in script.walk_revisions()}
-        unknown = [
-            r for r in MigrationContext.configure(connection).get_current_heads() if r not in known
-        ]
+        current = MigrationContext.configure(connection).get_current_heads()
+        unknown = [r for r in current if r not in known]
         if unknown:
             raise SchemaTooNew(
                 f"the database's schema ({', '.join(unknown)}) is newer than this build's "
                 f"({script.get_current_head()}); deploy a build at least as new"
             )
+        if set(current) == set(script.get_heads()):
+            return  # the usual start: nothing to do, and Alembic's environment not run
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

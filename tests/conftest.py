@@ -18,6 +18,48 @@ from storage.db import make_engine, normalise_url
 from storage.migrate import upgrade
 from tests.harness import Harness
 
+#: Modules whose tests start real processes, or wait out real retries, leases and clocks,
+#: slowest first. They are handed out first, two at a time, so that the run does not end with
+#: every worker idle but one that waits out a 30-second test.
+SLOW_FIRST = (
+    "test_recovery_processes",
+    "test_real_integrations_processes",
+    "test_database_outage",
+    "test_nothing_lost_e2e",
+    "test_real_integrations_e2e",
+    "test_shifted_clock",
+    "test_two_instances",
+    "test_console",
+    "test_settings",
+    "test_ack_under_load",
+    "test_scheduled_posts_e2e",
+)
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: absent with `-p no:xdist`
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: four workers a core, at most eight. An end-to-end test spends most of its
+    time waiting for the bot, Slack or a database, so two cores keep eight of them busy."""
+    del config
+    return min(8, 4 * (os.cpu_count() or 1))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "maxschedchunk") and config.option.maxschedchunk is None:
+        config.option.maxschedchunk = 2  # see SLOW_FIRST
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(SLOW_FIRST)}
+
+    def key(item: pytest.Item) -> int:
+        module = getattr(item, "module", None)
+        name = module.__name__.rpartition(".")[2] if module else ""
+        return rank.get(name, len(rank))
+
+    items.sort(key=key)  # stable: the rest keep their order
+
+
 PG_ADMIN_URL = normalise_url(
     os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 )

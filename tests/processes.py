@@ -8,12 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from bot.console.fake_slack import FakeSlack
 from bot.console.simulator import SlackSimulator
@@ -43,14 +44,15 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
+@cache
+def _engine(url: str) -> Engine:
+    return create_engine(url, poolclass=NullPool)  # no connection outlives its query
+
+
 def scalar(url: str, sql: str) -> object:
     """The first column of the first row `sql` selects from the database at `url`."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql)).scalar()
-    finally:
-        engine.dispose()
+    with _engine(url).connect() as conn:
+        return conn.execute(text(sql)).scalar()
 
 
 def said(fake: FakeSlack, fragment: str) -> list[str]:
