@@ -4,6 +4,7 @@ release through it as its people would."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -64,6 +65,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def unshared_port() -> int:
+    """A free port below the kernel's ephemeral range, which `free_port()` and every other
+    test's sockets draw from: once its bot stops, no other test's server can take it over."""
+    while True:
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def launch(home: Path, fake: FakeSlack, **env: str) -> subprocess.Popen[str]:

@@ -30,7 +30,16 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot.console.fake_slack import FakeSlack
-from tests.processes import CHANNEL, ROOT, SECRET, free_port, launch, stop, wait_healthy
+from tests.processes import (
+    CHANNEL,
+    ROOT,
+    SECRET,
+    free_port,
+    launch,
+    stop,
+    unshared_port,
+    wait_healthy,
+)
 
 REQUIRE_DOCKER = os.environ.get("REQUIRE_DOCKER") == "1"
 
@@ -227,7 +236,7 @@ def test_the_health_check_passes_against_the_bot_and_fails_once_it_stops(
     assert shlex.split(procfile()["web"]) == ["python", "app.py"], (
         "the Procfile's web command changed: start that command here instead of launch()"
     )
-    port = free_port()
+    port = unshared_port()  # nobody else answers on it once the bot stops
     process = launch(
         tmp_path, fake, DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3", PORT=str(port)
     )
