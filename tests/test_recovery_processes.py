@@ -161,7 +161,9 @@ def test_kill_9_at_every_step_of_staging_does_each_once(
         )
         logs += killed
         fake.wait_for(lambda: said(fake, "*v1.4.0* is on staging"), timeout=30)
-        time.sleep(1)
+        # A message a killed bot was sending is sent again once its 9-second claim lapses:
+        # wait that out, so that a second copy would be seen.
+        time.sleep(10)
         for fragment in ("started *v1.4.0*", "is on staging"):
             assert len(said(fake, fragment)) == 1, fragment
         assert scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1

@@ -39,7 +39,14 @@ def _contents(url: str) -> dict[str, Any]:
 
 
 def _scribble(conn: Connection) -> None:
-    """Change every table and sequence as a test might, triggers and all switched off."""
+    """Change rows and sequences as a test might: an audit row (which its triggers keep
+    from being deleted), a seeded row gone, a new row, every sequence moved on."""
+    conn.execute(
+        text(
+            "INSERT INTO audit_events (at, actor, action, details) "
+            "VALUES (now(), 'U1', 'transition', '{}')"
+        )
+    )
     conn.execute(text("SET LOCAL session_replication_role = replica"))
     for (sequence,) in conn.execute(
         text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
@@ -75,13 +82,24 @@ def test_a_reused_database_is_emptied_back_to_the_template(pg_template: str) -> 
         database.close()
 
 
-def test_a_database_whose_schema_a_test_changed_is_replaced(pg_template: str) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        "ALTER TABLE releases RENAME TO releases_gone",
+        "ALTER TABLE releases ALTER COLUMN branch SET DEFAULT 'main'",
+        "ALTER SEQUENCE releases_id_seq INCREMENT BY 5",
+        "CREATE INDEX releases_by_branch ON releases (branch)",
+        "ALTER TABLE audit_events DISABLE TRIGGER USER",
+        "GRANT SELECT (version) ON releases TO PUBLIC",
+    ],
+)
+def test_a_database_whose_schema_a_test_changed_is_replaced(pg_template: str, change: str) -> None:
     database = _ReusedDatabase(pg_template)
     try:
         before, name = _contents(database.url), database.name
         engine = create_engine(database.url, poolclass=NullPool)
         with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE releases RENAME TO releases_gone"))
+            conn.execute(text(change))
         engine.dispose()
         database.reset()
         assert database.name != name
