@@ -34,7 +34,6 @@ def _scripts() -> ScriptDirectory:
 
 def upgrade(engine: Engine) -> None:
     """Bring the database up to the newest schema (a no-op when it already is)."""
-    config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Several instances start together in production: one migrates, the others wait
@@ -51,5 +50,6 @@ def upgrade(engine: Engine) -> None:
             )
         if set(current) == set(script.get_heads()):
             return  # the usual start: nothing to do, and Alembic's environment not run
+        config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

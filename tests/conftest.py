@@ -7,10 +7,11 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -88,37 +89,46 @@ def _url(database: str) -> str:
     return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
 
 
-@contextmanager
-def _scratch_database(template: str | None = None) -> Iterator[str]:
-    """A PostgreSQL database of its own for one test, dropped afterwards."""
-    name = f"release_bot_test_{uuid.uuid4().hex[:10]}"
+@cache
+def _admin() -> Engine:
+    """The server's own database, from which test databases are created and dropped."""
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def _create_database(prefix: str, template: str | None = None) -> str:
+    """A new database (a copy of `template`, else empty); its name."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     copy = f' TEMPLATE "{template}"' if template else ""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
+    with _admin().connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+    return name
+
+
+def _drop_database(name: str) -> None:
+    with _admin().connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def _scratch_database() -> Iterator[str]:
+    """An empty PostgreSQL database of its own for one test, dropped afterwards."""
+    name = _create_database("release_bot_test_")
     try:
         yield _url(name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_database(name)
 
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    """A database migrated once; each test gets a fresh copy of it."""
+    """A database migrated once; each worker's reused database is a copy of it."""
     _postgres_or_skip()
-    name = f"release_bot_tpl_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    name = _create_database("release_bot_tpl_")
     engine = make_engine(_url(name))
     upgrade(engine)
     engine.dispose()
     yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    _drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -199,15 +209,12 @@ class _ReusedDatabase:
 
     def __init__(self, template: str) -> None:
         self.template = template
-        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         self.name = ""
         self._copy()
 
     def _copy(self) -> None:
         self.close()
-        self.name = f"release_bot_test_{uuid.uuid4().hex[:10]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"'))
+        self.name = _create_database("release_bot_test_", self.template)
         self.url = _url(self.name)
         self.engine = create_engine(self.url, poolclass=NullPool)
         with self.engine.connect() as conn:
@@ -238,7 +245,7 @@ class _ReusedDatabase:
             raise
 
     def _empty(self) -> None:
-        with self.admin.connect() as conn:
+        with _admin().connect() as conn:
             conn.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -271,8 +278,7 @@ class _ReusedDatabase:
     def close(self) -> None:
         if self.name:
             self.engine.dispose()
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            _drop_database(self.name)
 
 
 @pytest.fixture(scope="session")
