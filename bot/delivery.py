@@ -108,6 +108,10 @@ class Delivery(Pump):
                 claimed.append((head.lane, lambda head=head: self.deliver(head)))  # type: ignore[misc]
         return claimed
 
+    def due(self) -> bool:
+        with self._store.transaction() as uow:
+            return bool(uow.lane_heads(limit=1))
+
     def hand_back(self) -> None:
         """Release the claims of messages not being sent; one in flight keeps its claim."""
         with self._store.transaction() as uow:

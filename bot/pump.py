@@ -42,6 +42,10 @@ class Pump:
     def hand_back(self) -> None:
         """Give back whatever this instance still has claimed (a clean shutdown)."""
 
+    def due(self) -> bool:
+        """Whether some work is due now that nobody holds (a read of the database)."""
+        raise NotImplementedError
+
     # -- the loop ------------------------------------------------------------------------------
 
     @property
@@ -54,6 +58,12 @@ class Pump:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def busy(self) -> bool:
+        """Whether this instance is running claimed work now."""
+        with self._lock:
+            return bool(self._busy)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

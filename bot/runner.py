@@ -70,6 +70,10 @@ class JobRunner(Pump):
                 claimed.append((job.holder, lambda job=job: self._run_claimed(job)))  # type: ignore[misc]
         return claimed
 
+    def due(self) -> bool:
+        with self._store.transaction() as uow:
+            return bool(uow.due_jobs(limit=1))
+
     def hand_back(self) -> None:
         """Release the claims of jobs waiting here; a step still running keeps its claim.
 

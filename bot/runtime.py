@@ -73,6 +73,12 @@ class Runtime:
             self.ticker = Ticker(self.services, self.settings.scheduler_tick_seconds)
             self.ticker.start()
 
+    def settled(self) -> bool:
+        """Whether this instance has nothing under way and nothing is due: every command
+        handed off has run, and no message or release step waits to be sent or run now."""
+        busy = self.delivery.busy or self.jobs.busy or not self.services.worker.idle
+        return not busy and not self.delivery.due() and not self.jobs.due()
+
     def close(self, seconds: float = SHUTDOWN_SECONDS) -> None:
         """Stop taking work, let steps under way reach a safe point, hand back the rest.
 

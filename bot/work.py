@@ -62,6 +62,12 @@ class Worker:
 
         future.add_done_callback(follow)
 
+    @property
+    def idle(self) -> bool:
+        """Whether no command or follow-up handed to this worker is waiting or running."""
+        with self._idle:
+            return not self._busy
+
     def _enter(self) -> None:
         with self._idle:
             self._busy += 1

@@ -40,14 +40,15 @@ SLOW_FIRST = (
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: absent with `-p no:xdist`
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """`-n auto`: four workers a usable core, at most eight (PYTEST_XDIST_AUTO_NUM_WORKERS
+    """`-n auto`: six workers a usable core, at most twelve (PYTEST_XDIST_AUTO_NUM_WORKERS
     still decides when set). An end-to-end test spends most of its time waiting for the
-    bot, Slack or a database, so two cores keep eight of them busy; eight bots' pools stay
-    well inside PostgreSQL's default 100 connections."""
+    bot, Slack or a database, so two cores keep twelve of them busy (eight left the cores
+    idle a quarter of the time while the slow process tests ran); twelve bots' pools stay
+    inside PostgreSQL's default 100 connections."""
     del config
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist reads it
-    return min(8, 4 * len(os.sched_getaffinity(0)))
+    return min(12, 6 * len(os.sched_getaffinity(0)))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -11,6 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from integrations import dry_run
+from release.policy import DEFAULT_SMOKE_CHECKS
+from tests.harness import MANAGER, Harness
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -45,6 +49,23 @@ def test_console_demo_script_releases_v1_4_0(tmp_path: Path) -> None:
     assert "✅ *v1.4.0* is approved" in out
     assert "🎉 *v1.4.0* is released" in out
     assert "*v1.4.0* is `released`" in out  # the status at the end
+
+
+def test_the_console_shows_a_commands_news_once_its_slow_steps_are_done(
+    database_url: str,
+) -> None:
+    """A deploy that says nothing for longer than the console's quiet spell: the console
+    still waits for it (the next line of a script may need staging), as on a busy machine."""
+    bot = Harness.start(database_url, integrations=dry_run(DEFAULT_SMOKE_CHECKS, deploy_seconds=1))
+    try:
+        bot.cast()
+        bot.run(MANAGER, "start v1.4.0")
+        began = time.monotonic()
+        bot.local.settle()
+        assert any("*v1.4.0* is on staging" in text for text in bot.said())
+        assert time.monotonic() - began < 5
+    finally:
+        bot.stop()
 
 
 def test_console_keeps_its_data_between_sessions(tmp_path: Path) -> None:

@@ -23,7 +23,6 @@ import io
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
-import matplotlib.image
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -188,6 +187,8 @@ def chart(bot: Harness) -> UploadedFile:
 
 
 def assert_chart(png: bytes) -> None:
+    import matplotlib.image  # here, not at collection: every worker would import matplotlib
+
     assert png.startswith(PNG_SIGNATURE)
     assert len(png) > 10_000  # axes, bars, labels: not a blank image
     assert matplotlib.image.imread(io.BytesIO(png), format="png").shape[:2] == (400, 800)

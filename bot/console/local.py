@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console.fake_slack import FakeSlack
 from bot.console.simulator import SlackSimulator
@@ -76,6 +77,21 @@ class LocalBot:
         simulator = SlackSimulator(f"{url}/slack/events", SIGNING_SECRET, fake, CHANNEL_ID)
         runtime.start(scheduler=scheduler)
         return cls(fake, runtime, simulator, server, thread, url, runtime.ticker, shared)
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait until the bot has gone quiet with nothing under way or due (a reply, a
+        review, a release step), or `timeout` seconds pass: what a command set going has
+        then been said. (A quiet spell alone is not enough on a busy machine: a step can
+        take longer than it between two messages.)"""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            self.fake.wait_quiet(timeout=max(0.0, left), strict=False)
+            try:
+                if self.runtime.settled() or time.monotonic() >= deadline:
+                    return
+            except SQLAlchemyError:  # its database is away: show what there is
+                return
 
     def stop(self) -> None:
         self.server.should_exit = True  # its lifespan closes the runtime

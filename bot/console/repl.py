@@ -317,7 +317,7 @@ class Console:
 
     def show_news(self) -> None:
         fake = self.bot.fake
-        fake.wait_quiet(strict=False)
+        self.bot.settle()
         files = fake.files[self._seen_files :]
         self._seen_files += len(files)
         # New and edited messages, and newly shared files, in the order Slack took them.
