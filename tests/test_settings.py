@@ -218,15 +218,14 @@ def test_start_up_with_slack_unreachable_or_silent_ends_in_one_line(tmp_path: Pa
     import socket
     import time
 
-    from tests.processes import free_port
-
-    closed = free_port()  # nothing listens there
+    closed = socket.socket()  # held, so no other test's server takes the port; refuses
+    closed.bind(("127.0.0.1", 0))
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # accepts, and never answers
     try:
         for url, limit in (
-            (f"http://127.0.0.1:{closed}/api/", 30),
+            (f"http://127.0.0.1:{closed.getsockname()[1]}/api/", 30),
             (f"http://127.0.0.1:{silent.getsockname()[1]}/api/", 20),
         ):
             began = time.monotonic()
@@ -244,6 +243,7 @@ def test_start_up_with_slack_unreachable_or_silent_ends_in_one_line(tmp_path: Pa
             assert "Traceback" not in result.stderr
             assert time.monotonic() - began < limit
     finally:
+        closed.close()
         silent.close()
 
 
