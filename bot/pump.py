@@ -29,6 +29,8 @@ class Pump:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._busy: set[str] = set()
+        self._claiming = False
+        self._moves = 0  # claims begun and work finished: it changes whenever this pump moves
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -61,9 +63,16 @@ class Pump:
 
     @property
     def busy(self) -> bool:
-        """Whether this instance is running claimed work now."""
+        """Whether this instance is claiming work or running what it claimed."""
         with self._lock:
-            return bool(self._busy)
+            return self._claiming or bool(self._busy)
+
+    @property
+    def moves(self) -> int:
+        """A count that changes whenever this pump begins claiming or finishes a piece of work:
+        unchanged across two looks, nothing started or ended in between."""
+        with self._lock:
+            return self._moves
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -79,12 +88,18 @@ class Pump:
     def pump(self) -> None:
         with self._lock:
             busy, room = set(self._busy), self._threads - len(self._busy)
-        if room <= 0:
-            return
-        for key, work in self.claim(busy, room):
+            if room <= 0:
+                return
+            self._claiming = True  # what it claims is not due, and not yet in _busy
+            self._moves += 1
+        try:
+            for key, work in self.claim(busy, room):
+                with self._lock:
+                    self._busy.add(key)
+                self._pool.submit(self._run, key, work)
+        finally:
             with self._lock:
-                self._busy.add(key)
-            self._pool.submit(self._run, key, work)
+                self._claiming = False
 
     def _run(self, key: str, work: Callable[[], None]) -> None:
         try:
@@ -101,6 +116,7 @@ class Pump:
         finally:
             with self._lock:
                 self._busy.discard(key)
+                self._moves += 1
                 self._idle.notify_all()
             self.wake()  # the next item of that lane or job may be due now
 

@@ -75,9 +75,19 @@ class Runtime:
 
     def settled(self) -> bool:
         """Whether this instance has nothing under way and nothing is due: every command
-        handed off has run, and no message or release step waits to be sent or run now."""
-        busy = self.delivery.busy or self.jobs.busy or not self.services.worker.idle
-        return not busy and not self.delivery.due() and not self.jobs.due()
+        handed off has run, and no message or release step waits to be sent or run now.
+
+        Work moves from due to claimed to finished (and what it leads to is due) while
+        this looks, so it looks at the counts of those moves before and after: if they
+        changed, it cannot tell, and says no.
+        """
+        worker = self.services.worker
+        moves = (self.delivery.moves, self.jobs.moves, worker.moves)
+        if self.delivery.busy or self.jobs.busy or not worker.idle:
+            return False
+        if self.delivery.due() or self.jobs.due():
+            return False
+        return moves == (self.delivery.moves, self.jobs.moves, worker.moves)
 
     def close(self, seconds: float = SHUTDOWN_SECONDS) -> None:
         """Stop taking work, let steps under way reach a safe point, hand back the rest.

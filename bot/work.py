@@ -28,6 +28,7 @@ class Worker:
         self._readers = ThreadPoolExecutor(threads, thread_name_prefix="release-read")
         self._followers = ThreadPoolExecutor(threads, thread_name_prefix="release-answer")
         self._busy = 0
+        self._moves = 0  # work counted in and out: it changes whenever some starts or ends
         self._idle = threading.Condition()
 
     def submit(self, fn: Callable[..., object], *args: Any) -> None:
@@ -68,9 +69,16 @@ class Worker:
         with self._idle:
             return not self._busy
 
+    @property
+    def moves(self) -> int:
+        """A count that changes whenever a piece of work is handed in or finishes."""
+        with self._idle:
+            return self._moves
+
     def _enter(self) -> None:
         with self._idle:
             self._busy += 1
+            self._moves += 1
 
     def _counted(self, fn: Callable[..., T], *args: Any) -> T:
         try:
@@ -81,6 +89,7 @@ class Worker:
     def _leave(self) -> None:
         with self._idle:
             self._busy -= 1
+            self._moves += 1
             self._idle.notify_all()
 
     def shutdown(self, deadline: float | None = None) -> None:
