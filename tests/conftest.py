@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -24,7 +24,9 @@ from tests.harness import Harness
 
 #: Modules whose tests start real processes, or wait out real retries, leases and clocks,
 #: slowest first. They are handed out first, two at a time, so that the run does not end with
-#: every worker idle but one that waits out a 30-second test.
+#: every worker idle but one that waits out a 30-second test; two of the rest go between
+#: every two of them, so that half the workers start on tests that keep the cores busy
+#: (with all twelve on waiting tests, the cores idled a fifth of the first 80 seconds).
 SLOW_FIRST = (
     "test_recovery_processes",
     "test_real_integrations_processes",
@@ -61,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 ROOT = Path(__file__).parent.parent
+TESTS = ROOT / "tests"
 #: The bot's packages, and the tests' helpers (modules pytest does not rewrite).
 COMPILED = ("bot", "commands", "storage", "release", "integrations", "tests")
 #: The modules pytest rewrites the asserts of: test modules and conftest files.
@@ -89,7 +92,7 @@ def _compile_once(config: pytest.Config) -> None:
         )
 
         state = config.stash[assertstate_key]
-        for source in sorted((ROOT / "tests").rglob("*.py")):
+        for source in sorted(TESTS.rglob("*.py")):
             if not REWRITTEN.search(str(source)):
                 continue
             pyc = get_cache_dir(source) / (source.name[:-3] + PYC_TAIL)
@@ -109,7 +112,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         name = module.__name__.rpartition(".")[2] if module else ""
         return rank.get(name, len(rank))
 
-    items.sort(key=key)  # stable: the rest keep their order
+    slow = sorted((i for i in items if key(i) < len(rank)), key=key)  # stable
+    # The end-to-end tests (a bot each, a second or so of CPU) before the small ones, which
+    # fill the end of the run.
+    rest = sorted((i for i in items if key(i) == len(rank)), key=lambda i: i.path.parent != TESTS)
+    mixed = []
+    for n in range(0, len(slow), 2):
+        mixed += slow[n : n + 2] + rest[n : n + 2]
+    items[:] = mixed + rest[len(slow) + len(slow) % 2 :]
 
 
 PG_ADMIN_URL = normalise_url(
@@ -189,6 +199,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 #: What a test could change in a database besides its rows: if any of it differs after the
 #: test, the database is replaced rather than emptied.
+_SEQUENCES = text("SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'")
 _SCHEMA = text(
     """
     SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
@@ -247,6 +258,11 @@ _SCHEMA = text(
 )
 
 
+def _sequences(conn: Connection) -> dict[str, int | None]:
+    """Each sequence's last value (None before its first use)."""
+    return {str(name): last for name, last in conn.execute(_SEQUENCES)}
+
+
 class _ReusedDatabase:
     """One PostgreSQL database per test worker, put back after every test as the template
     left it: its rows and sequences restored, other sessions ended. Copying the template
@@ -262,7 +278,9 @@ class _ReusedDatabase:
         self.close()
         self.name = _create_database("release_bot_test_", self.template)
         self.url = _url(self.name)
-        self.engine = create_engine(self.url, poolclass=NullPool)
+        # One connection kept for the resets (a new one costs PostgreSQL more than the reset);
+        # checked before use, since a test may end every session on the database.
+        self.engine = create_engine(self.url, pool_size=1, max_overflow=0, pool_pre_ping=True)
         with self.engine.connect() as conn:
             self.schema = conn.execute(_SCHEMA).scalar_one()
             tables = conn.execute(
@@ -272,15 +290,13 @@ class _ReusedDatabase:
                 table: conn.execute(text(f'SELECT json_agg(t)::text FROM "{table}" t')).scalar()
                 for table in tables
             }
-            self.sequences = [
-                (str(name), last)
-                for name, last in conn.execute(
-                    text(
-                        "SELECT sequencename, last_value FROM pg_sequences "
-                        "WHERE schemaname = 'public'"
-                    )
-                )
-            ]
+            self.sequences = _sequences(conn)
+        # Which tables hold rows, in one query: only those are emptied.
+        self._filled = text(
+            " UNION ALL ".join(
+                f"SELECT '{table}' WHERE EXISTS (SELECT FROM \"{table}\")" for table in self.rows
+            )
+        )
 
     def reset(self) -> None:
         """The database as the template left it, or a new copy of the template."""
@@ -291,35 +307,42 @@ class _ReusedDatabase:
             raise
 
     def _empty(self) -> None:
-        with _admin().connect() as conn:
+        with self.engine.begin() as conn:
             conn.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": self.name},
-            )
-        with self.engine.begin() as conn:
-            if conn.execute(_SCHEMA).scalar_one() != self.schema:
-                conn.rollback()
-                self._copy()
-                return
-            conn.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers
-            for table, rows in self.rows.items():
-                conn.execute(text(f'DELETE FROM "{table}"'))
-                if rows is not None:
-                    conn.execute(
-                        text(
-                            f'INSERT INTO "{table}" OVERRIDING SYSTEM VALUE '
-                            f'SELECT * FROM json_populate_recordset(NULL::"{table}", :rows)'
-                        ),
-                        {"rows": rows},
-                    )
-            for sequence, last in self.sequences:
-                conn.execute(
-                    text("SELECT setval(:sequence, :value, :called)"),
-                    {"sequence": f'"{sequence}"', "value": last or 1, "called": last is not None},
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+            )
+            changed = conn.execute(_SCHEMA).scalar_one() != self.schema
+            if not changed:
+                self._restore(conn)
+        if changed:
+            self._copy()
+
+    def _restore(self, conn: Connection) -> None:
+        """Rows, then sequences, as the template has them."""
+        conn.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers
+        filled = set(conn.execute(self._filled).scalars())
+        for table, rows in self.rows.items():
+            if table in filled:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+            if rows is not None:
+                conn.execute(
+                    text(
+                        f'INSERT INTO "{table}" OVERRIDING SYSTEM VALUE '
+                        f'SELECT * FROM json_populate_recordset(NULL::"{table}", :rows)'
+                    ),
+                    {"rows": rows},
+                )
+        now = _sequences(conn)
+        moved = [(name, last) for name, last in self.sequences.items() if now[name] != last]
+        if moved:  # in one statement
+            calls = ", ".join(f"setval(:s{n}, :v{n}, :c{n})" for n in range(len(moved)))
+            values: dict[str, object] = {}
+            for n, (name, last) in enumerate(moved):
+                values |= {f"s{n}": f'"{name}"', f"v{n}": last or 1, f"c{n}": last is not None}
+            conn.execute(text(f"SELECT {calls}"), values)
 
     def close(self) -> None:
         if self.name:

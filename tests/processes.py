@@ -62,14 +62,10 @@ def said(fake: FakeSlack, fragment: str) -> list[str]:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def unshared_port() -> int:
-    """A free port below the kernel's ephemeral range, which `free_port()` and every other
-    test's sockets draw from: once its bot stops, no other test's server can take it over."""
+    """A free port below the kernel's ephemeral range (32768 and up on Linux), from which
+    every outgoing connection takes its own port: a port from that range, free when asked,
+    was at times taken by another test's connection or server before the bot could listen
+    on it (or answered for a bot that had stopped)."""
     while True:
         port = random.randrange(20_000, 32_000)
         with socket.socket() as s:

@@ -37,7 +37,6 @@ from tests.processes import (
     free_port,
     launch,
     stop,
-    unshared_port,
     wait_healthy,
 )
 
@@ -236,7 +235,7 @@ def test_the_health_check_passes_against_the_bot_and_fails_once_it_stops(
     assert shlex.split(procfile()["web"]) == ["python", "app.py"], (
         "the Procfile's web command changed: start that command here instead of launch()"
     )
-    port = unshared_port()  # nobody else answers on it once the bot stops
+    port = free_port()  # nobody else answers on it once the bot stops
     process = launch(
         tmp_path, fake, DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3", PORT=str(port)
     )

@@ -8,7 +8,6 @@ as pushing to the branch does for real.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from aiosmtpd.controller import Controller
 from tests.fakes.github import FakeGitHub
 from tests.fakes.smoke_target import SmokeTarget
 from tests.fakes.vercel import FakeVercel
+from tests.processes import free_port
 
 SUPPORT_CHANNEL = "CSUPPORT"
 RECIPIENTS = ("agencies@example.com", "internal@example.com")
@@ -45,13 +45,6 @@ class Mailbox:
         return "250 Message accepted"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class Outside:
     def __init__(self, *, build_ready: bool = True, switch_after_polls: int = 0) -> None:
         self.github = FakeGitHub(auto_finish="success", auto_finish_after=1)
@@ -60,7 +53,7 @@ class Outside:
         self.mailbox = Mailbox()
         self.build_ready = build_ready  # False: builds wait for a test's finish_build
         self.builds: dict[str, str] = {}  # commit → staging deployment
-        self._smtp = Controller(self.mailbox, hostname="127.0.0.1", port=_free_port())
+        self._smtp = Controller(self.mailbox, hostname="127.0.0.1", port=free_port())
         self._stop = threading.Event()
         self._git = threading.Thread(target=self._git_integration, daemon=True)
 

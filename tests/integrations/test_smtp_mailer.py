@@ -22,6 +22,7 @@ from integrations import mail
 from integrations.dryrun import DryRunMailer
 from integrations.mail import SmtpMailer, parse_smtp_url
 from integrations.ports import Email, IntegrationError, TransientError
+from tests.processes import free_port
 
 USER = "release-bot@example.com"
 PASSWORD = "p@ss:w/rd%x"  # needs percent-encoding in a URL: every kind of trouble at once
@@ -116,14 +117,6 @@ def tls() -> Tls:
     client = ssl.create_default_context()
     ca.configure_trust(client)
     return Tls(server, client)
-
-
-def free_port() -> int:
-    # aiosmtpd's Controller connects to its port to see it is up, so it needs a real one.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
