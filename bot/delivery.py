@@ -92,7 +92,7 @@ class Delivery(Pump):
         self._client = client  # no retry handlers: retries are this module's, per message
         self._instance = instance
         self._home = home  # renders the Home tab from the database
-        store.after_commit(self.wake)
+        store.after_messages(self.wake)
 
     def claim(self, busy: set[str], room: int) -> Claimed:
         """Claim the due heads of up to `room` free lanes, each in a transaction of its own:

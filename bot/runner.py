@@ -53,7 +53,7 @@ class JobRunner(Pump):
         self._running_lock = threading.Lock()
         self._beat_stop = threading.Event()  # outlives `stopping`: claims live until handed back
         self._beat = threading.Thread(target=self._heartbeat, name="jobs-heartbeat", daemon=True)
-        store.after_commit(self.wake)
+        store.after_jobs(self.wake)
 
     def start(self) -> None:
         super().start()

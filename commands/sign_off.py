@@ -30,10 +30,10 @@ class ChooseRole:
 
 def _locked_review(uow: UnitOfWork, review_id: int) -> ReviewRecord | None:
     """The review, read after its release row is locked, so no sign-off can slip in between."""
-    first = uow.review(review_id)
-    if first is None:
+    version = uow.version_under_review(review_id)
+    if version is None:
         return None
-    uow.release(first.version, lock=True)
+    uow.release(version, lock=True)
     return uow.review(review_id)
 
 

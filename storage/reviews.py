@@ -52,6 +52,14 @@ class ReviewRepository:
         self._session.flush()
         return self.review(row.id)  # type: ignore[return-value]
 
+    def version_under_review(self, review_id: int) -> str | None:
+        """The version of the release that review `review_id` is of."""
+        return self._session.scalar(
+            select(models.Release.version)
+            .join(models.Review, models.Review.release_id == models.Release.id)
+            .where(models.Review.id == review_id)
+        )
+
     def review(self, review_id: int) -> ReviewRecord | None:
         row = self._session.scalars(
             select(models.Review)

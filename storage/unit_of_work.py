@@ -61,7 +61,8 @@ class Store:
         self._sessions: sessionmaker[Session] = make_sessionmaker(engine)
         self._reader = make_reader(engine, size=readers, bound_seconds=READ_SECONDS)
         self._reads: sessionmaker[Session] = make_sessionmaker(self._reader)
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_messages: list[Callable[[], None]] = []
+        self._after_jobs: list[Callable[[], None]] = []
 
     def dispose(self) -> None:
         """Close every connection, the readers' too."""
@@ -69,9 +70,13 @@ class Store:
             self._reader.dispose()
         self.engine.dispose()
 
-    def after_commit(self, wake: Callable[[], None]) -> None:
-        """Call `wake` after every commit that recorded a message or a job to run."""
-        self._after_commit.append(wake)
+    def after_messages(self, wake: Callable[[], None]) -> None:
+        """Call `wake` after every commit that recorded a message to send."""
+        self._after_messages.append(wake)
+
+    def after_jobs(self, wake: Callable[[], None]) -> None:
+        """Call `wake` after every commit that recorded a job to run."""
+        self._after_jobs.append(wake)
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
@@ -81,9 +86,10 @@ class Store:
                 yield uow
         except (IntegrityError, StaleDataError) as error:
             raise Conflict(str(error.__class__.__name__)) from error
-        if uow.has_work:
-            for wake in self._after_commit:
-                wake()
+        for wake in (self._after_messages if uow.new_messages else []) + (
+            self._after_jobs if uow.new_jobs else []
+        ):
+            wake()
 
     @contextmanager
     def reading(self) -> Iterator[UnitOfWork]:
@@ -146,7 +152,8 @@ class UnitOfWork(
         self._session = session
         self._clock = clock
         self._timer = timer
-        self.has_work = False  # a message or a job was recorded: wake the senders
+        self.new_messages = False  # a message was recorded: wake the sender
+        self.new_jobs = False  # a job was recorded: wake the runner
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -156,12 +163,12 @@ class UnitOfWork(
 
     def add_message(self, lane: str, kind: str, payload: dict[str, Any]) -> None:
         super().add_message(lane, kind, payload)
-        self.has_work = True
+        self.new_messages = True
 
     def add_job(
         self, kind: str, release_id: int | None, *, actor: str, step: str, data: dict[str, Any]
     ) -> JobRecord:
-        self.has_work = True
+        self.new_jobs = True
         return super().add_job(kind, release_id, actor=actor, step=step, data=data)
 
     # -- releases ---------------------------------------------------------------
