@@ -77,7 +77,12 @@ class Harness:
     def run_and_wait(self, user: str, text_: str) -> None:
         """Run a command and wait until the bot has finished saying things."""
         self.run(user, text_)
-        self.fake.wait_quiet(quiet=0.25)
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until the bot has finished everything it was given: nothing under way or
+        due, and nothing said for a moment."""
+        assert self.local.settle(), "the bot was still busy after 15 s"
 
     def cast(self) -> None:
         """Grant the cast their roles, and wait until every grant is in (not just the last)."""

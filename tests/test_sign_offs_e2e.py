@@ -101,7 +101,7 @@ def test_simultaneous_clicks_by_four_reviewers_all_count_once(bot: Harness) -> N
     review = bot.to_review()
     _at_once([partial(bot.approve, u, review) for u in REVIEWERS])
     bot.wait_said("*v1.4.0* is approved")
-    bot.fake.wait_quiet(quiet=0.3)
+    bot.settle()
     assert bot.count("sign_offs") == 4
     approvals = bot.rows(
         "SELECT COUNT(*) FROM audit_events WHERE action = 'transition' "
@@ -118,7 +118,7 @@ def test_a_burst_of_double_clicks_records_one_sign_off(bot: Harness) -> None:
     review = bot.to_review()
     _at_once([lambda: bot.approve(TECH_LEAD, review) for _ in range(6)])
     bot.wait_told(TECH_LEAD, "Recorded your approval")
-    bot.fake.wait_quiet(quiet=0.3)
+    bot.settle()
     assert bot.count("sign_offs") == 1
     assert sum("Recorded your approval" in t for t in bot.told(TECH_LEAD)) == 1
     assert sum("already signed off" in t for t in bot.told(TECH_LEAD)) == 5
@@ -138,7 +138,7 @@ def test_approve_and_reject_at_once_leave_one_consistent_outcome(bot: Harness) -
             lambda: bot.submit_reason(SECURITY, modal, "late finding"),
         ]
     )
-    bot.fake.wait_quiet(quiet=0.4)
+    bot.settle()
     assert bot.count("sign_offs") == 4
     assert bot.state("v1.4.0") in ("approved", "rejected")
 

@@ -78,20 +78,23 @@ class LocalBot:
         runtime.start(scheduler=scheduler)
         return cls(fake, runtime, simulator, server, thread, url, runtime.ticker, shared)
 
-    def settle(self, timeout: float = 15.0) -> None:
+    def settle(self, timeout: float = 15.0) -> bool:
         """Wait until the bot has gone quiet with nothing under way or due (a reply, a
-        review, a release step), or `timeout` seconds pass: what a command set going has
-        then been said. (A quiet spell alone is not enough on a busy machine: a step can
-        take longer than it between two messages.)"""
+        review, a release step): what a command set going has then been said. False when
+        it has not settled after `timeout` seconds, or its database cannot tell. (A quiet
+        spell alone is not enough on a busy machine: a step can take longer than it
+        between two messages.)"""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             self.fake.wait_quiet(timeout=max(0.0, left), strict=False)
             try:
-                if self.runtime.settled() or time.monotonic() >= deadline:
-                    return
-            except SQLAlchemyError:  # its database is away: show what there is
-                return
+                if self.runtime.settled():
+                    return True
+            except SQLAlchemyError:  # its database is away
+                return False
+            if time.monotonic() >= deadline:
+                return False
 
     def stop(self) -> None:
         self.server.should_exit = True  # its lifespan closes the runtime
