@@ -109,7 +109,7 @@ class Delivery(Pump):
         return claimed
 
     def due(self) -> bool:
-        with self._store.transaction() as uow:
+        with self._store.reading() as uow:
             return bool(uow.lane_heads(limit=1))
 
     def hand_back(self) -> None:

@@ -45,7 +45,7 @@ class Pump:
         """Give back whatever this instance still has claimed (a clean shutdown)."""
 
     def due(self) -> bool:
-        """Whether some work is due now that nobody holds (a read of the database)."""
+        """Whether some work is due now that nobody holds (a read-only look at the database)."""
         raise NotImplementedError
 
     # -- the loop ------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ class JobRunner(Pump):
         return claimed
 
     def due(self) -> bool:
-        with self._store.transaction() as uow:
+        with self._store.reading() as uow:
             return bool(uow.due_jobs(limit=1))
 
     def hand_back(self) -> None:

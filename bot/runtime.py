@@ -74,8 +74,10 @@ class Runtime:
             self.ticker.start()
 
     def settled(self) -> bool:
-        """Whether this instance has nothing under way and nothing is due: every command
-        handed off has run, and no message or release step waits to be sent or run now.
+        """Whether this instance has nothing under way and nothing is due now: every
+        command handed off has run, and no message or release step waits to be sent or
+        run now. (A step waiting for a retry or a lock is due later, not now; a scheduled
+        post the ticker is sending at this moment is not counted.)
 
         Work moves from due to claimed to finished (and what it leads to is due) while
         this looks, so it looks at the counts of those moves before and after: if they

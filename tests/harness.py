@@ -82,7 +82,7 @@ class Harness:
     def settle(self) -> None:
         """Wait until the bot has finished everything it was given: nothing under way or
         due, and nothing said for a moment."""
-        assert self.local.settle(), "the bot was still busy after 15 s"
+        assert self.local.settle(), "the bot was still busy after 15 s (or its database is away)"
 
     def cast(self) -> None:
         """Grant the cast their roles, and wait until every grant is in (not just the last)."""

@@ -62,18 +62,32 @@ def said(fake: FakeSlack, fragment: str) -> list[str]:
 
 
 def free_port() -> int:
-    """A free port below the kernel's ephemeral range (32768 and up on Linux), from which
-    every outgoing connection takes its own port: a port from that range, free when asked,
-    was at times taken by another test's connection or server before the bot could listen
-    on it (or answered for a bot that had stopped)."""
+    """A free port below the kernel's ephemeral range, from which every outgoing connection
+    takes its own port: a port from that range, free when asked, was at times taken by
+    another test's connection or server before the bot could listen on it (or answered for
+    a bot that had stopped). Never the same port twice in one process."""
     while True:
-        port = random.randrange(20_000, 32_000)
+        port = random.randrange(_EPHEMERAL_START - 12_000, _EPHEMERAL_START)
+        if port in _handed_out:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _handed_out.add(port)
+        return port
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default; other systems start higher
+
+
+_EPHEMERAL_START = max(13_024, _ephemeral_start())
+_handed_out: set[int] = set()
 
 
 def launch(home: Path, fake: FakeSlack, **env: str) -> subprocess.Popen[str]:

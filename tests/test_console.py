@@ -63,10 +63,8 @@ def test_the_console_shows_a_commands_news_once_its_slow_steps_are_done(
     try:
         bot.cast()
         bot.run(MANAGER, "start v1.4.0")
-        began = time.monotonic()
-        bot.local.settle()
+        assert bot.local.settle()
         assert any("*v1.4.0* is on staging" in text for text in bot.said())
-        assert time.monotonic() - began < 5
     finally:
         bot.stop()
 

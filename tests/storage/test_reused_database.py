@@ -27,12 +27,11 @@ def _contents(url: str) -> dict[str, Any]:
                 ).scalar()
                 for table in tables
             }
-            for name, last in conn.execute(
-                text(
-                    "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
-                )
-            ):
-                found[f"sequence {name}"] = last
+            for (name,) in conn.execute(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+            ).all():  # the sequence itself: pg_sequences hides a value set back
+                state = conn.execute(text(f'SELECT last_value, is_called FROM "{name}"')).one()
+                found[f"sequence {name}"] = tuple(state)
             return found
     finally:
         engine.dispose()
@@ -40,7 +39,8 @@ def _contents(url: str) -> dict[str, Any]:
 
 def _scribble(conn: Connection) -> None:
     """Change rows and sequences as a test might: an audit row (which its triggers keep
-    from being deleted), a seeded row gone, a new row, every sequence moved on."""
+    from being deleted), a seeded row gone, a new row, every sequence moved on, and one
+    set to hand out 500 next."""
     conn.execute(
         text(
             "INSERT INTO audit_events (at, actor, action, details) "
@@ -48,10 +48,14 @@ def _scribble(conn: Connection) -> None:
         )
     )
     conn.execute(text("SET LOCAL session_replication_role = replica"))
-    for (sequence,) in conn.execute(
-        text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
-    ).all():
+    sequences = (
+        conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"))
+        .scalars()
+        .all()
+    )
+    for sequence in sequences:
         conn.execute(text("SELECT nextval(:s)"), {"s": f'"{sequence}"'})
+    conn.execute(text("SELECT setval(:s, 500, false)"), {"s": f'"{sequences[0]}"'})
     conn.execute(text("DELETE FROM deploy_locks"))
     conn.execute(
         text(
