@@ -31,7 +31,7 @@ def _settings() -> Settings:
 #: How long a thread may keep the interpreter while another waits for it. At Python's 5 ms,
 #: the work after an acknowledgement (commands, the outbox, release steps) held up the event
 #: loop, and the acknowledgements queued on it, 5 ms at a time: p99 at 50 clients 167 ms for
-#: clicks (bench/load.py), 102 ms at 1 ms; with the collector's change below, 57 ms.
+#: clicks (bench/load.py), 102 ms at 1 ms; with the collector's change below, 57-78 ms.
 SWITCH_SECONDS = 0.001
 
 
@@ -105,8 +105,8 @@ def serve() -> int:
                 file=sys.stderr,
             )
             return 2
+    _tune_for_acknowledgements()  # before the runtime's threads start allocating
     runtime.start()
-    _tune_for_acknowledgements()
     try:
         if sock is None:
             assert settings.slack_app_token is not None

@@ -99,7 +99,7 @@ class Delivery(Pump):
         a claim never holds one row's lock while it waits for another's (a transaction that
         marks Home tabs stale locks several outbox rows, in an order of its own)."""
         claimed: Claimed = []
-        with self._store.transaction() as uow:
+        with self._store.reading() as uow:  # each claim checks again that it is due
             heads = [h for h in uow.lane_heads() if h.lane not in busy]
         for head in heads[:room]:
             with self._store.transaction() as uow:

@@ -61,7 +61,7 @@ class JobRunner(Pump):
 
     def claim(self, busy: set[str], room: int) -> Claimed:
         claimed: Claimed = []
-        with self._store.transaction() as uow:
+        with self._store.reading() as uow:  # each claim checks again that it is due
             due = [i for i in uow.due_jobs() if lock_holder(i) not in busy]
         for job_id in due[:room]:
             with self._store.transaction() as uow:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import models
@@ -41,7 +41,7 @@ _LANE_HEADS = (
         _DUE,
     )
     .order_by(_Message.id)
-    .limit(bindparam("limit"))
+    .limit(bindparam("limit", type_=Integer))
 )
 _CLAIM = (
     update(_Message)

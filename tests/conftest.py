@@ -338,7 +338,9 @@ class _ReusedDatabase:
             self._copy()
 
     def _restore(self, conn: Connection) -> None:
-        """Rows, then sequences, as the template has them."""
+        """Rows, then sequences, as the template has them. (A session that outlived the
+        wait for it to end, holding a lock, fails the reset: the database is replaced.)"""
+        conn.execute(text("SET LOCAL lock_timeout = '10s'"))
         conn.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers
         filled = set(conn.execute(self._filled).scalars())
         for table, rows in self.rows.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 
 import uvicorn
@@ -81,18 +82,16 @@ class LocalBot:
     def settle(self, timeout: float = 15.0) -> bool:
         """Wait until the bot has gone quiet with nothing under way or due (a reply, a
         review, a release step): what a command set going has then been said. False when
-        it has not settled after `timeout` seconds, or its database cannot tell. (A quiet
+        it has not settled after `timeout` seconds (or its database never answered). (A quiet
         spell alone is not enough on a busy machine: a step can take longer than it
         between two messages.)"""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             self.fake.wait_quiet(timeout=max(0.0, left), strict=False)
-            try:
+            with suppress(SQLAlchemyError):  # a slow or absent database: look again
                 if self.runtime.settled():
                     return True
-            except SQLAlchemyError:  # its database is away
-                return False
             if time.monotonic() >= deadline:
                 return False
 
