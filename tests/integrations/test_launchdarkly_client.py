@@ -210,9 +210,9 @@ def test_scope_again_sends_no_second_patch(make: Makes) -> None:
 
 
 def test_scope_after_a_lost_answer_finishes_the_job(make: Makes) -> None:
-    fake, ld = make(timeout=0.5)
+    fake, ld = make(timeout=1.5)  # room for the retry's own calls on a busy machine
     ld.create(KEY, "")
-    fake.hang_next("PATCH /api/v2/flags", 3)  # LaunchDarkly applies it; the answer is late
+    fake.hang_next("PATCH /api/v2/flags", 4)  # LaunchDarkly applies it; the answer is late
 
     with pytest.raises(TransientError):
         ld.scope(KEY, "tenant", "Agency")

@@ -342,11 +342,12 @@ def test_an_answer_later_than_the_time_limit_is_transient(make: Makes) -> None:
 
 
 def test_a_promote_whose_answer_was_lost_is_not_asked_again(make: Makes) -> None:
-    fake, vercel = make(timeout=0.5, fake_options={"switch_after_polls": 3})
+    # room for the retry's own calls on a busy machine
+    fake, vercel = make(timeout=1.5, fake_options={"switch_after_polls": 3})
     released(fake)
     fake.push(BRANCH, NEW_SHA)
     staging = vercel.staging_build(BRANCH, NEW_SHA)
-    fake.hang_next("/promote/", 3)  # Vercel starts the promotion; its answer comes too late
+    fake.hang_next("/promote/", 4)  # Vercel starts the promotion; its answer comes too late
 
     with pytest.raises(TransientError):
         vercel.promote(staging)
