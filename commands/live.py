@@ -18,7 +18,8 @@ def in_production(uow: UnitOfWork) -> str | None:
     counts, so nothing older can be promoted over it, whatever the interleaving.
     """
     facts = []
-    releases = {r.id: r for r in uow.releases()}
+    # Only releases production may have served: the history grows, the answer does not.
+    releases = {r.id: r for r in uow.releases(ever_in_production=True)}
     for deployment in uow.deployments("production"):
         release = releases[deployment.release_id]
         facts.append(

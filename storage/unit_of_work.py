@@ -188,11 +188,23 @@ class UnitOfWork(
         row = self._release_row(version, lock=lock)
         return _release(row) if row else None
 
-    def releases(self, *, open_only: bool = False) -> list[ReleaseRecord]:
+    def releases(
+        self, *, open_only: bool = False, ever_in_production: bool = False
+    ) -> list[ReleaseRecord]:
+        """Every release, oldest first; only those not finished (`open_only`), or only those
+        that ever had a production deploy, recorded or started (`ever_in_production`)."""
         query = select(models.Release).order_by(models.Release.created_at, models.Release.id)
         if open_only:
             finished = [State.RELEASED, State.ROLLED_BACK, State.CANCELLED]
             query = query.where(models.Release.state.not_in([s.value for s in finished]))
+        if ever_in_production:
+            deployed = select(models.Deployment.release_id).where(
+                models.Deployment.environment == "production"
+            )
+            query = query.where(
+                models.Release.id.in_(deployed)
+                | models.Release.production_deployment_id.is_not(None)
+            )
         return [_release(r) for r in self._session.scalars(query)]
 
     def add_release(

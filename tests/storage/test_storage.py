@@ -146,3 +146,30 @@ def test_a_fresh_review_supersedes_the_open_one(store: Store) -> None:
         statuses = [r.status for r in uow.reviews_of(release.id)]
     assert first.id != second.id
     assert statuses == ["superseded", "open"]
+
+
+def test_releases_ever_in_production_are_those_with_a_production_deploy_of_either_record(
+    database_url: str,
+) -> None:
+    """What `in_production` reads: a release with a production deploy row (whatever its
+    outcome) or a recorded production deployment id, and no other, oldest first."""
+    engine = make_engine(database_url)
+    store = Store(engine, FixedClock(datetime(2026, 11, 24, 0, 30, tzinfo=UTC)))
+    try:
+        with store.transaction() as uow:
+            ids = {
+                version: uow.add_release(
+                    version, kind="regular", branch=f"release/{version}", started_by="U1"
+                ).id
+                for version in ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0")
+            }
+            uow.start_deployment(ids["v1.1.0"], "production", replaced=None, job_id=None)
+            uow.start_deployment(ids["v1.2.0"], "staging", replaced=None, job_id=None)
+            uow.set_production_deployment("v1.0.0", "dpl_old")
+        with store.reading() as uow:
+            found = [r.version for r in uow.releases(ever_in_production=True)]
+            every = [r.version for r in uow.releases()]
+        assert found == ["v1.0.0", "v1.1.0"]
+        assert every == ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"]
+    finally:
+        store.dispose()
