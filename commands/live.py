@@ -18,10 +18,13 @@ def in_production(uow: UnitOfWork) -> str | None:
     counts, so nothing older can be promoted over it, whatever the interleaving.
     """
     facts = []
-    # Only releases production may have served: the history grows, the answer does not.
+    deployments = uow.deployments("production")
+    # Only releases production may have served (the history grows, the answer does not),
+    # read after the deployments: one that another instance began meanwhile is among them.
     releases = {r.id: r for r in uow.releases(ever_in_production=True)}
-    for deployment in uow.deployments("production"):
-        release = releases[deployment.release_id]
+    for deployment in deployments:
+        release = releases.get(deployment.release_id) or uow.release_by_id(deployment.release_id)
+        assert release is not None  # a deployment's release is never deleted
         facts.append(
             ProductionFact(release.version, release.state, ProductionDeploy(deployment.outcome))
         )
