@@ -20,11 +20,11 @@ def in_production(uow: UnitOfWork) -> str | None:
     facts = []
     deployments = uow.deployments("production")
     # Only releases production may have served (the history grows, the answer does not),
-    # read after the deployments: one that another instance began meanwhile is among them.
+    # read after the deployments: one that another instance began meanwhile is among them
+    # (neither deployments nor releases are ever deleted).
     releases = {r.id: r for r in uow.releases(ever_in_production=True)}
     for deployment in deployments:
-        release = releases.get(deployment.release_id) or uow.release_by_id(deployment.release_id)
-        assert release is not None  # a deployment's release is never deleted
+        release = releases[deployment.release_id]
         facts.append(
             ProductionFact(release.version, release.state, ProductionDeploy(deployment.outcome))
         )

@@ -86,10 +86,12 @@ class Store:
                 yield uow
         except (IntegrityError, StaleDataError) as error:
             raise Conflict(str(error.__class__.__name__)) from error
-        for wake in (self._after_messages if uow.new_messages else []) + (
-            self._after_jobs if uow.new_jobs else []
-        ):
-            wake()
+        if uow.new_messages:
+            for wake in self._after_messages:
+                wake()
+        if uow.new_jobs:
+            for wake in self._after_jobs:
+                wake()
 
     @contextmanager
     def reading(self) -> Iterator[UnitOfWork]:

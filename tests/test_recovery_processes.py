@@ -24,6 +24,14 @@ def _to_staging(bot: Bot, fake: FakeSlack) -> None:
     bot.sim.command("UMANAGER", "start v1.4.0")
 
 
+def _staged_once(fake: FakeSlack, url: str) -> None:
+    """v1.4.0 went to staging exactly once: started and announced once, deployed once."""
+    for fragment in ("started *v1.4.0*", "*v1.4.0* is on staging"):
+        assert len(said(fake, fragment)) == 1, fragment
+    assert scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
+    assert scalar(url, "SELECT state FROM releases") == "staging"
+
+
 def _approve(bot: Bot, fake: FakeSlack) -> None:
     fake.wait_for(lambda: said(fake, "*v1.4.0* is on staging"), timeout=30)
     bot.sim.command("UQA", "regression v1.4.0 pass <https://ci.example.com/r/1>")
@@ -48,10 +56,7 @@ def test_a_bot_killed_during_the_staging_deploy_finishes_it_after_a_restart(
     try:
         fake.wait_for(lambda: said(fake, "*v1.4.0* is on staging"), timeout=30)
         time.sleep(1)
-        assert len(said(fake, "*v1.4.0* is on staging")) == 1
-        assert len(said(fake, "started *v1.4.0*")) == 1
-        assert scalar(url, "SELECT state FROM releases") == "staging"
-        assert scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
+        _staged_once(fake, url)
     finally:
         logs.append(second.stop())
     assert all("Traceback" not in log for log in logs), logs
@@ -164,10 +169,7 @@ def test_kill_9_at_every_step_of_staging_does_each_once(
         # A message a killed bot was sending is sent again once its 9-second claim lapses:
         # wait that out, so that a second copy would be seen.
         time.sleep(10)
-        for fragment in ("started *v1.4.0*", "is on staging"):
-            assert len(said(fake, fragment)) == 1, fragment
-        assert scalar(url, "SELECT COUNT(*) FROM artefacts WHERE kind = 'staging_deploy'") == 1
-        assert scalar(url, "SELECT state FROM releases") == "staging"
+        _staged_once(fake, url)
     finally:
         logs.append(bot.stop())
     assert all("Traceback" not in log for log in logs), logs
