@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -304,7 +305,7 @@ def prepare(sim: SlackSimulator, fake: FakeSlack) -> Message:
 
     for user, role in CAST.items():
         run("UADMIN", f"role add <@{user}> {role}")
-        fake.wait_for(lambda user=user: _said(fake, f"granted <@{user}>"), 30)
+        fake.wait_for(partial(_said, fake, f"granted <@{user}>"), 30)
     run("UMANAGER", "start v1.0.0")
     fake.wait_for(lambda: _said(fake, "*v1.0.0* is on staging"), 120)
     run("UQA", "regression v1.0.0 pass <https://ci.example.com/runs/1>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from commands.context import Context
@@ -17,6 +18,7 @@ from release.versions import is_newer
 from release.windows import next_window, window_at
 from storage.jobs import CANCELLED, FAILED, PENDING, JobRecord
 from storage.outbox import OutboxRecord
+from storage.unit_of_work import UnitOfWork
 
 HISTORY_LENGTH = 10
 #: Open releases that something newer in production makes pointless.
@@ -27,11 +29,14 @@ def status(ctx: Context, command: Status) -> None:
     with ctx.transaction() as uow:
         if command.version is None:
             now = ctx.clock.now()
-            releases = uow.releases(open_only=True)
-            freezes = uow.freezes(ending_after=now)
-            lock = uow.deploy_lock()
-            live = in_production(uow)
-            lines = [_cadence(ctx, now, freezes, lock), _overview(releases, live)]
+            facts = uow.cached("status", _facts)
+            if facts.read_at > now:  # read later than now (a clock set back): read again
+                facts = _facts(uow)
+            freezes = [f for f in facts.freezes if f.ends > now]
+            lines = [
+                _cadence(ctx, now, freezes, facts.lock),
+                _overview(list(facts.releases), facts.live),
+            ]
             lines += _undelivered(uow.undelivered(limit=5))
             ctx.conversation.reply("\n".join(lines))
             return
@@ -47,6 +52,29 @@ def status(ctx: Context, command: Status) -> None:
         steps = _steps(uow.jobs_of(release.id))
     ctx.conversation.reply(
         "\n".join([_detail(ctx, release, reviews[-1] if reviews else None, history), *steps])
+    )
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the overview is made of, as read at `read_at` (kept by the readers' cache:
+    only from storage.read_cache.SOURCES, and the freezes that had not ended by then)."""
+
+    read_at: datetime
+    releases: tuple[ReleaseRecord, ...]  # the open ones
+    freezes: tuple[Freeze, ...]
+    lock: DeployLockRecord | None
+    live: str | None
+
+
+def _facts(uow: UnitOfWork) -> _Facts:
+    read_at = uow.now()
+    return _Facts(
+        read_at,
+        tuple(uow.releases(open_only=True)),
+        tuple(uow.freezes(ending_after=read_at)),
+        uow.deploy_lock(),
+        in_production(uow),
     )
 
 

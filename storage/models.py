@@ -299,3 +299,13 @@ class Incident(Base):
     opened_at: Mapped[datetime] = mapped_column(index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(32))
     resolved_at: Mapped[datetime | None]
+
+
+class ReadVersion(Base):
+    """One row: a number the database's own triggers (migration 0011) bump in every
+    transaction that changes a table cached reads are made from (storage.read_cache)."""
+
+    __tablename__ = "read_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -7,10 +7,10 @@ release row first (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, and_, delete, or_, select, text
 from sqlalchemy.exc import IntegrityError
@@ -33,8 +33,11 @@ from storage.insight import InsightRepository
 from storage.jobs import JobRecord, JobRepository
 from storage.metrics import MetricsRepository
 from storage.outbox import OutboxRepository
+from storage.read_cache import ReadCache
 from storage.retention import RetentionRepository
 from storage.reviews import ReviewRepository, RoleRepository
+
+T = TypeVar("T")
 
 #: The longest a read-only transaction waits for the database (`Store.reading`).
 READ_SECONDS = 2.5
@@ -61,6 +64,7 @@ class Store:
         self._sessions: sessionmaker[Session] = make_sessionmaker(engine)
         self._reader = make_reader(engine, size=readers, bound_seconds=READ_SECONDS)
         self._reads: sessionmaker[Session] = make_sessionmaker(self._reader)
+        self._cache = ReadCache()
         self._after_messages: list[Callable[[], None]] = []
         self._after_jobs: list[Callable[[], None]] = []
 
@@ -106,7 +110,7 @@ class Store:
                     text("SELECT set_config('statement_timeout', :ms, true)"),
                     {"ms": str(int(READ_SECONDS * 1000))},
                 )
-            yield UnitOfWork(session, self.clock, self.timer)
+            yield UnitOfWork(session, self.clock, self.timer, self._cache)
 
     def first_seen(self, signature: str, timestamp: int) -> bool:
         """Record an accepted request's signature: False when it was seen before (a replay).
@@ -150,15 +154,33 @@ class UnitOfWork(
     MetricsRepository,
     RetentionRepository,
 ):
-    def __init__(self, session: Session, clock: Clock, timer: Clock) -> None:
+    def __init__(
+        self, session: Session, clock: Clock, timer: Clock, cache: ReadCache | None = None
+    ) -> None:
         self._session = session
         self._clock = clock
         self._timer = timer
+        self._cache = cache  # only a read-only transaction has one (Store.reading)
+        self._version: int | None = None
         self.new_messages = False  # a message was recorded: wake the sender
         self.new_jobs = False  # a job was recorded: wake the runner
 
     def now(self) -> datetime:
         return self._clock.now()
+
+    def cached(self, key: Hashable, read: Callable[[UnitOfWork], T]) -> T:
+        """`read(self)`, or the answer it gave at this snapshot's version of its sources.
+
+        `read` may read only the tables in storage.read_cache.SOURCES and must return an
+        immutable answer. Outside a read-only transaction it is simply called.
+        """
+        if self._cache is None:
+            return read(self)
+        if self._version is None:
+            self._version = self._session.scalar(
+                select(models.ReadVersion.n).where(models.ReadVersion.id == 1)
+            )
+        return self._cache.get(self._version, key, lambda: read(self))
 
     def timer_now(self) -> datetime:
         return self._timer.now()

@@ -165,6 +165,10 @@ def test_a_read_the_database_cannot_serve_says_so_and_nothing_else(patient: Harn
     assert "Traceback" not in status and "releases" not in status
 
 
+#: What every status reads: the version of the readers' cache (then what it has not cached).
+LOCK_READS = "LOCK TABLE read_version, releases IN ACCESS EXCLUSIVE MODE"
+
+
 def test_a_read_the_database_holds_up_is_acknowledged_at_once_and_answered_after(
     bot: Harness, database_url: str
 ) -> None:
@@ -176,7 +180,7 @@ def test_a_read_the_database_holds_up_is_acknowledged_at_once_and_answered_after
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:
-            conn.exec_driver_sql("LOCK TABLE releases IN ACCESS EXCLUSIVE MODE")
+            conn.exec_driver_sql(LOCK_READS)
             began = time.monotonic()
             response = bot.run(QA, "status")
             assert time.monotonic() - began < 1.0
@@ -186,7 +190,7 @@ def test_a_read_the_database_holds_up_is_acknowledged_at_once_and_answered_after
         assert "v1.4.0" in answer[0].text  # read once the lock was gone, sent by response URL
 
         with engine.begin() as conn:  # held past the read's bound: told so, not left waiting
-            conn.exec_driver_sql("LOCK TABLE releases IN ACCESS EXCLUSIVE MODE")
+            conn.exec_driver_sql(LOCK_READS)
             assert not bot.run(QA, "status").content
             slow = bot.fake.wait_for(lambda: bot.fake.ephemerals_for(QA)[told + 1 :], timeout=5)
         assert slow[0].text.startswith("My database is slow to answer right now")
@@ -283,3 +287,24 @@ def test_a_read_nobody_waits_for_any_more_is_not_run_and_does_not_hold_up_a_shut
     assert time.monotonic() - began < 0.5
     time.sleep(0.1)
     assert ran == ["first"]
+
+
+def test_a_status_reads_what_another_writer_changed_a_moment_ago(
+    bot: Harness, database_url: str
+) -> None:
+    """The readers' cache reuses an answer only while its sources are unchanged: a change
+    another instance (or an operator) commits shows in the very next status."""
+    bot.cast()
+    bot.run_and_wait(MANAGER, "start v1.4.0")
+    first, _ = _answer(bot, QA, "status")
+    assert first == _answer(bot, QA, "status")[0]  # read again, or kept: the same answer
+    assert "v1.4.0" in first
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:  # as another instance would: not through this bot
+            conn.execute(text("UPDATE releases SET state = 'cancelled' WHERE version = 'v1.4.0'"))
+        after, _ = _answer(bot, QA, "status")
+        assert "v1.4.0" not in after
+        assert "No release is open" in after
+    finally:
+        engine.dispose()
