@@ -5,6 +5,8 @@ the whole of a rejected request. This guard runs first: it refuses an oversized 
 before reading it, stops reading a body that dribbles in, checks the timestamp and the
 signature on the raw bytes, refuses a signed request this instance has seen before (replays,
 within Slack's five-minute window), and logs each refusal as one short line without the body.
+Then it has Bolt's own parser read the body, once (`parsed`), and refuses the same way a
+signed body Bolt could not make an object of.
 
 It touches no database, so an acknowledgement never waits for one. A replay sent to another
 instance passes its guard, but the command pool records every signature in the database
@@ -15,19 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import NamedTuple
-from urllib.parse import parse_qs
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import Message
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,11 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 
 class Admitted(NamedTuple):
-    """A request the guard let through, and the signature and timestamp it verified."""
+    """A request the guard let through, its body, and the signature and timestamp it
+    verified."""
 
     request: Request
+    body: bytes
     signed: tuple[str, int]
 
 
@@ -106,7 +109,6 @@ class RequestGuard:
             body = await self._read(request)
             text = _utf8(body)  # Slack sends UTF-8; the signature is checked on this text
             self._check_signature(request, text)
-            _check_payload(text)
             signature = request.headers["x-slack-signature"]
             if not self._seen.first(signature):
                 raise Refused(401, "replayed")
@@ -114,14 +116,27 @@ class RequestGuard:
         except ClientDisconnect:
             return PlainTextResponse(_REASONS[400], status_code=400)  # nobody is listening
         except Refused as refused:
-            client = request.client.host if request.client else "?"
-            log.warning("refused a request from %s: %s (%s)", client, refused, refused.status)
-            return PlainTextResponse(_REASONS[refused.status], status_code=refused.status)
+            return _refuse(request, refused)
         except Exception as error:  # whatever a hostile request finds: one line, no trace
             client = request.client.host if request.client else "?"
             log.warning("refused a request from %s: %s (400)", client, type(error).__name__)
             return PlainTextResponse(_REASONS[400], status_code=400)
-        return Admitted(Request(request.scope, receive=_replay(body)), signed)
+        return Admitted(request, body, signed)
+
+    def parsed(self, admitted: Admitted, context: dict[str, Any]) -> AsyncBoltRequest | Response:
+        """The admitted request as Bolt's request, parsed once, by Bolt's own code (Bolt's
+        Starlette adapter); refused (400, one line, no trace) when Bolt cannot parse it into
+        an object: Bolt itself would fail on it with a stack trace."""
+        try:
+            parsed = to_async_bolt_request(admitted.request, admitted.body, context)
+            if not isinstance(parsed.body, dict):
+                raise Refused(400, "payload is not an object")
+        except Refused as refused:
+            return _refuse(admitted.request, refused)
+        except Exception as error:  # not JSON (ValueError), not an object (Bolt trips on it)
+            why = f"payload Bolt cannot read ({type(error).__name__})"
+            return _refuse(admitted.request, Refused(400, why))
+        return parsed
 
     async def _read(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -170,16 +185,10 @@ def _utf8(body: bytes) -> str:
         raise Refused(400, "body is not UTF-8") from None
 
 
-def _check_payload(text: str) -> None:
-    """A signed body Bolt could not parse is refused here, not with a trace."""
-    payload = parse_qs(text).get("payload")
-    if payload:
-        try:
-            parsed = json.loads(payload[0])
-        except ValueError:
-            raise Refused(400, "payload is not JSON") from None
-        if not isinstance(parsed, dict):
-            raise Refused(400, "payload is not an object")
+def _refuse(request: Request, refused: Refused) -> Response:
+    client = request.client.host if request.client else "?"
+    log.warning("refused a request from %s: %s (%s)", client, refused, refused.status)
+    return PlainTextResponse(_REASONS[refused.status], status_code=refused.status)
 
 
 _REASONS = {
@@ -188,16 +197,3 @@ _REASONS = {
     408: "Request body too slow",
     413: "Request body too large",
 }
-
-
-def _replay(body: bytes) -> Callable[[], Awaitable[Message]]:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import uvicorn
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,7 +36,6 @@ def asgi_app(
 
     (uvicorn re-raises SIGTERM after its own shutdown: clean-up after `serve()` never runs.)
     """
-    handler = AsyncSlackRequestHandler(bolt)
     guard = RequestGuard(signing_secret, read_seconds=request_guard.READ_SECONDS)
 
     @asynccontextmanager
@@ -53,7 +52,10 @@ def asgi_app(
             return admitted
         # What the guard verified travels with the request: listeners record exactly that.
         context = {request_guard.SIGNED: admitted.signed, request_guard.ARRIVED: arrived}
-        return await handler.handle(admitted.request, context)
+        parsed = guard.parsed(admitted, context)
+        if isinstance(parsed, Response):
+            return parsed
+        return to_starlette_response(await bolt.async_dispatch(parsed))
 
     async def healthz(_request: Request) -> Response:
         try:

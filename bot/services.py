@@ -6,12 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.request_guard import SIGNED
@@ -38,6 +38,9 @@ class Services:
     web_client: WebClient  # sync, from worker threads only: views.open (never in a transaction)
     instance: str = "local"  # names this process in the deploy lock and post claims
     answer_in_ack: float = 0.08  # seconds a read may take to be answered in the ack
+    # Answers sent straight to response URLs, over kept-alive connections (slack-sdk's
+    # WebhookClient opens a new connection for every post). Thread-safe.
+    replies: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=5))
 
     def context(
         self, user_id: str, response_url: str | None = None, *, conversation: Outcome | None = None
@@ -95,6 +98,39 @@ class Services:
             return
         self.worker.submit(self._once, signed, ctx, fn, args)
 
+    def refuse_or_hand_off(
+        self,
+        request: AsyncBoltRequest,
+        ctx: Context,
+        refusal: Callable[[Context], str | None],
+        fn: Callable[..., object],
+        *args: Any,
+    ) -> None:
+        """Carry out `fn(*args)` as `hand_off` does, unless `refusal` finds, read-only on the
+        readers' pool, that it would be refused: then that is said through the request's
+        response URL, and nothing is recorded, as for a read-only command (nothing changes;
+        a refusal lost on the way is met again on the next try). `fn` decides again, in its
+        own transaction, whatever `refusal` let through; a check that fails lets it through.
+
+        Called after ack(): nothing here delays the acknowledgement.
+        """
+        self.worker.follow(self._refuse_or_do, request, ctx, refusal, fn, args)
+
+    def _refuse_or_do(
+        self,
+        request: AsyncBoltRequest,
+        ctx: Context,
+        refusal: Callable[[Context], str | None],
+        fn: Callable[..., object],
+        args: tuple[Any, ...],
+    ) -> None:
+        answer = Answer(self.store, self.channel_id, ctx.actor, None)
+        refused = _check(refusal, self.context(ctx.actor, conversation=answer))
+        if refused is None:
+            self.hand_off(request, ctx, fn, *args)
+        else:
+            self._tell_directly(ctx, refused)
+
     def _once(
         self,
         signed: tuple[str, int] | None,
@@ -125,8 +161,9 @@ class Services:
         url = ctx.conversation.response_url
         try:
             if url:
-                sent = WebhookClient(url, timeout=5).send(
-                    text=text, response_type="ephemeral", replace_original=False
+                sent = self.replies.post(
+                    url,
+                    json={"text": text, "response_type": "ephemeral", "replace_original": False},
                 )
                 if sent.status_code == 200:
                     return
@@ -162,6 +199,15 @@ def _read(answer: Answer, ctx: Context, fn: Callable[..., object], args: tuple[A
         log.exception("unexpected error (ref %s)", ref)
         return WENT_WRONG.format(ref=ref)
     return answer.text
+
+
+def _check(refusal: Callable[[Context], str | None], ctx: Context) -> str | None:
+    """`refusal(ctx)`; None (let the write path decide) when it cannot be read."""
+    try:
+        return refusal(ctx)
+    except Exception as error:
+        log.warning("could not check a request before handing it off (%s)", type(error).__name__)
+        return None
 
 
 def _too_slow(error: OperationalError | InterfaceError) -> bool:

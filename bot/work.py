@@ -48,6 +48,12 @@ class Worker:
         """
         return self._readers.submit(fn, *args)
 
+    def follow(self, fn: Callable[..., object], *args: Any) -> None:
+        """Run `fn(*args)`, which answers a request after its acknowledgement, on the
+        followers' pool (never behind a queue of commands); counted from now."""
+        self._enter()
+        self._followers.submit(self._counted, fn, *args).add_done_callback(_log_failure)
+
     def then(self, future: Future[T], fn: Callable[..., object], *args: Any) -> None:
         """Once `future` is done, run `fn(*args, result)` on the followers' pool; counted
         from now, so a shutdown waits for both (the read, then `fn`)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,7 +50,11 @@ class Context:
         return refusal is not None
 
     def roles(self, uow: UnitOfWork) -> set[Role]:
-        held = uow.roles_of(self.actor)
+        held = set(uow.cached(("roles", self.actor), _roles_of(self.actor)))
         if self.actor in self.policy.config_admins:
             held.add(Role.ADMIN)
         return held
+
+
+def _roles_of(user_id: str) -> Callable[[UnitOfWork], frozenset[Role]]:
+    return lambda uow: frozenset(uow.roles_of(user_id))

@@ -18,6 +18,8 @@ from release.roles import Role
 from release.windows import next_window, window_at
 from storage.unit_of_work import Conflict, UnitOfWork
 
+GONE = "That review no longer exists; nothing was recorded."
+
 
 @dataclass(frozen=True)
 class ChooseRole:
@@ -47,12 +49,26 @@ def _four_eyes(ctx: Context, review: ReviewRecord) -> bool:
     return needs_four_eyes(hotfix=review.kind == "hotfix", configured=ctx.policy.four_eyes)
 
 
+def refusal(ctx: Context, review_id: int) -> str | None:
+    """Why a click on `review_id` would be refused, read in a read-only transaction (with
+    the readers' cache): the same checks `clicked` makes first. None when it would not be:
+    then `clicked` decides, its release locked, and nothing here is trusted."""
+    with ctx.transaction() as uow:
+        review = uow.cached(("review", review_id), lambda u: u.review(review_id))
+        if review is None:
+            return GONE
+        allowed = signable_roles(
+            review.rules(), ctx.actor, ctx.roles(uow), four_eyes=_four_eyes(ctx, review)
+        )
+    return allowed.reason if isinstance(allowed, Refusal) else None
+
+
 def clicked(ctx: Context, review_id: int, decision: Decision) -> ChooseRole | None:
     """A confirmed Approve or Reject click. Returns what to ask next, if anything."""
     with ctx.transaction() as uow:
         review = _locked_review(uow, review_id)
         if review is None:
-            ctx.conversation.reply("That review no longer exists; nothing was recorded.")
+            ctx.conversation.reply(GONE)
             return None
         allowed = signable_roles(
             review.rules(), ctx.actor, ctx.roles(uow), four_eyes=_four_eyes(ctx, review)
@@ -73,7 +89,7 @@ def record(ctx: Context, review_id: int, role: Role, decision: Decision, reason:
         with ctx.transaction() as uow:
             review = _locked_review(uow, review_id)
             if review is None:
-                ctx.conversation.reply("That review no longer exists; nothing was recorded.")
+                ctx.conversation.reply(GONE)
                 return
             signed = sign(
                 review.rules(),
@@ -193,7 +209,7 @@ def tick(ctx: Context, review_id: int, selected: set[str]) -> None:
     with ctx.transaction() as uow:
         review = _locked_review(uow, review_id)
         if review is None:
-            ctx.conversation.reply("That review no longer exists; nothing was recorded.")
+            ctx.conversation.reply(GONE)
             return
         refusal = tick_refusal(review.required_roles, ctx.roles(uow))
         if not review.is_open:

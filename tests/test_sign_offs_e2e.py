@@ -63,6 +63,32 @@ def test_the_same_button_twice_records_once(bot: Harness) -> None:
     assert bot.count("sign_offs") == 1
 
 
+def test_a_refused_click_is_answered_from_a_read_and_records_nothing(bot: Harness) -> None:
+    """A click that would change nothing is refused after a read-only check: no signature,
+    no outbox row, told straight through the response URL."""
+    review = bot.to_review()
+    bot.approve(QA, review)
+    bot.wait_told(QA, "Recorded your approval")
+    bot.settle()
+    recorded = {t: bot.count(t) for t in ("seen_requests", "outbox", "audit_events")}
+    bot.approve(QA, review)
+    bot.wait_told(QA, "You already signed off v1.4.0 as QA")
+    bot.settle()
+    assert {t: bot.count(t) for t in recorded} == recorded
+    assert bot.count("sign_offs") == 1
+
+
+def test_a_role_granted_a_moment_ago_lets_the_next_click_through(bot: Harness) -> None:
+    """What the read-only check reads is never older than the grant that changed it."""
+    review = bot.to_review()
+    bot.approve(NOBODY, review)
+    bot.wait_told(NOBODY, "You hold none of the roles this review needs")
+    bot.run_and_wait(ADMIN, f"role add <@{NOBODY}> security")
+    bot.approve(NOBODY, review)
+    bot.wait_told(NOBODY, "Recorded your approval of v1.4.0 as Security")
+    assert bot.count("sign_offs") == 1
+
+
 def test_four_eyes_one_person_signs_one_role(bot: Harness) -> None:
     review = bot.to_review()
     bot.run(ADMIN, f"role add <@{QA}> security")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -79,7 +80,8 @@ def _sign_off_click(services: Services, decision: Decision) -> Any:
                     view=sign_off_modal(review_id, version, decision, choice.roles),
                 )
 
-        services.hand_off(request, ctx, work)
+        refusal = partial(sign_off.refusal, review_id=review_id)
+        services.refuse_or_hand_off(request, ctx, refusal, work)
 
     sign_off_clicked.__name__ = f"sign_off_{decision.value}_clicked"
     return sign_off_clicked
