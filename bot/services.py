@@ -190,7 +190,16 @@ WENT_WRONG = (
 def _read(answer: Answer, ctx: Context, fn: Callable[..., object], args: tuple[Any, ...]) -> str:
     """Run a read-only command; what it says, or why it could not be read (in words)."""
     try:
-        fn(ctx, *args)
+        try:
+            fn(ctx, *args)
+        except (OperationalError, InterfaceError) as error:
+            if not error.connection_invalidated:
+                raise
+            # The readers' pool does not ping before each read (a round trip on every one):
+            # a connection the database dropped (a restart, a failover) fails its first
+            # read, and the pool is renewed. Said nothing yet, so read once more.
+            answer.effects.clear()
+            fn(ctx, *args)
     except (OperationalError, InterfaceError) as error:
         log.warning("could not read for a command (database: %s)", type(error.orig).__name__)
         return SLOW_ANSWER if _too_slow(error) else DATABASE_DOWN

@@ -62,13 +62,26 @@ def make_reader(engine: Engine, *, size: int, bound_seconds: float) -> Engine:
 
     On SQLite a pool of `size` connections of its own (WAL lets readers run beside the one
     writer), each transaction a plain deferred BEGIN on a `query_only` connection that
-    waits at most `bound_seconds` for a lock; on PostgreSQL the writers' pool, each
-    transaction a READ ONLY snapshot (REPEATABLE READ), so every query of one answer sees
-    the same state (`Store.reading` bounds its statements).
+    waits at most `bound_seconds` for a lock; on PostgreSQL a pool of `size` connections
+    of its own too, each transaction a READ ONLY snapshot (REPEATABLE READ), so every query
+    of one answer sees the same state, and each statement cut short after `bound_seconds`.
     """
     url = engine.url
     if url.get_backend_name() != "sqlite":
-        return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        # Set once per connection, not per transaction, and no ping before each read: two
+        # round trips fewer on every read. A connection the database dropped fails its next
+        # read; the pool is then renewed, and the answer is read again (bot.services).
+        settings = (
+            f"-c statement_timeout={int(bound_seconds * 1000)} -c default_transaction_read_only=on"
+        )
+        return create_engine(
+            url,
+            isolation_level="REPEATABLE READ",
+            pool_size=size,
+            max_overflow=0,
+            pool_timeout=bound_seconds,
+            connect_args={"connect_timeout": 5, "options": settings},
+        )
     reader = create_engine(
         url, connect_args={"timeout": bound_seconds}, pool_size=size, max_overflow=0
     )

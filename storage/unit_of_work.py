@@ -107,11 +107,6 @@ class Store:
         fails with OperationalError rather than hold a thread and a connection.
         """
         with self._reads.begin() as session:
-            if self.engine.dialect.name == "postgresql":
-                session.execute(
-                    text("SELECT set_config('statement_timeout', :ms, true)"),
-                    {"ms": str(int(READ_SECONDS * 1000))},
-                )
             yield UnitOfWork(session, self.clock, self.timer, self._cache)
 
     def first_seen(self, signature: str, timestamp: int) -> bool:

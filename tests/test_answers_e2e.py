@@ -308,3 +308,30 @@ def test_a_status_reads_what_another_writer_changed_a_moment_ago(
         assert "No release is open" in after
     finally:
         engine.dispose()
+
+
+def test_a_status_after_the_database_dropped_its_connections_is_answered(
+    bot: Harness, database_url: str
+) -> None:
+    """The readers' pool does not ping before each read: a connection the database ended
+    (a restart, a failover) fails one read, which is read again on a new connection."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's connections are files: the database cannot drop them")
+    bot.cast()
+    bot.run_and_wait(MANAGER, "start v1.4.0")
+    for _ in range(3):  # the readers' connections open and pooled
+        assert "v1.4.0" in _answer(bot, QA, "status")[0]
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            ended = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        assert ended
+        answer, _ = _answer(bot, QA, "status")
+        assert "v1.4.0" in answer, answer
+    finally:
+        engine.dispose()
