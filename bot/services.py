@@ -37,7 +37,7 @@ class Services:
     worker: Worker
     web_client: WebClient  # sync, from worker threads only: views.open (never in a transaction)
     instance: str = "local"  # names this process in the deploy lock and post claims
-    answer_in_ack: float = 0.08  # seconds a read may take to be answered in the ack
+    answer_in_ack: float = 0.5  # seconds a read may take to be answered in the ack
     # Answers sent straight to response URLs, over kept-alive connections (slack-sdk's
     # WebhookClient opens a new connection for every post). Thread-safe.
     replies: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=5))

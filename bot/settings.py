@@ -100,8 +100,10 @@ class Settings(DatabaseSettings):
     dry_run_step_seconds: float = Field(default=0.0, ge=0, le=600)
     slack_timeout_seconds: int = Field(default=10, ge=1, le=60)
     #: How long a read-only command (status, the lists) may take to be answered in the
-    #: acknowledgement itself; a slower answer follows through the response URL.
-    answer_in_ack_seconds: float = Field(default=0.08, ge=0, le=2.2)
+    #: acknowledgement itself; a slower answer follows through the response URL. (An empty
+    #: acknowledgement shows the person nothing: waiting for the answer costs them nothing,
+    #: and answering twice over, in the ack and then by a post, costs the bot twice.)
+    answer_in_ack_seconds: float = Field(default=0.5, ge=0, le=2.2)
     job_lease_seconds: float = Field(default=30.0, ge=1, le=600)
 
     # -- the outside systems: each is real when its credentials are set --------------
