@@ -10,7 +10,9 @@ signed body Bolt could not make an object of.
 
 It touches no database, so an acknowledgement never waits for one. A replay sent to another
 instance passes its guard, but the command pool records every signature in the database
-before it acts (bot.services.Services.hand_off), so that replay does nothing.
+before it acts (bot.services.Services.hand_off), so that replay does nothing. What records
+nothing (a read-only command's answer, a click refused from a read) is done again by its
+replay: the same read, or the same click checked again (README, "Security").
 """
 
 from __future__ import annotations

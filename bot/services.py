@@ -13,6 +13,7 @@ import httpx
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.request_guard import SIGNED
 from bot.work import Worker, guarded
@@ -40,7 +41,10 @@ class Services:
     answer_in_ack: float = 0.5  # seconds a read may take to be answered in the ack
     # Answers sent straight to response URLs, over kept-alive connections (slack-sdk's
     # WebhookClient opens a new connection for every post). Thread-safe.
-    replies: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=5))
+    # A new connection is tried once more when one cannot be made (nothing was sent yet).
+    replies: httpx.Client = field(
+        default_factory=lambda: httpx.Client(timeout=5, transport=httpx.HTTPTransport(retries=1))
+    )
 
     def context(
         self, user_id: str, response_url: str | None = None, *, conversation: Outcome | None = None
@@ -92,11 +96,9 @@ class Services:
         is recorded first, in the database, so a replay that another instance accepted
         (each instance's guard remembers only its own) does nothing there.
         """
-        signed = request.context.get(SIGNED)
-        if request.mode != "socket_mode" and signed is None:  # not through the guard: never
-            log.error("refused a request that did not come through the request guard")
+        if not _through_the_guard(request):
             return
-        self.worker.submit(self._once, signed, ctx, fn, args)
+        self.worker.submit(self._once, request.context.get(SIGNED), ctx, fn, args)
 
     def refuse_or_hand_off(
         self,
@@ -108,13 +110,15 @@ class Services:
     ) -> None:
         """Carry out `fn(*args)` as `hand_off` does, unless `refusal` finds, read-only on the
         readers' pool, that it would be refused: then that is said through the request's
-        response URL, and nothing is recorded, as for a read-only command (nothing changes;
-        a refusal lost on the way is met again on the next try). `fn` decides again, in its
-        own transaction, whatever `refusal` let through; a check that fails lets it through.
+        response URL (from the followers' pool), and nothing is recorded, as for a read-only
+        command (nothing changes; a refusal lost on the way is met again on the next try).
+        `fn` decides again, in its own transaction, whatever `refusal` let through; a check
+        that fails lets it through.
 
         Called after ack(): nothing here delays the acknowledgement.
         """
-        self.worker.follow(self._refuse_or_do, request, ctx, refusal, fn, args)
+        if _through_the_guard(request):
+            self.worker.check(self._refuse_or_do, request, ctx, refusal, fn, args)
 
     def _refuse_or_do(
         self,
@@ -128,8 +132,8 @@ class Services:
         refused = _check(refusal, self.context(ctx.actor, conversation=answer))
         if refused is None:
             self.hand_off(request, ctx, fn, *args)
-        else:
-            self._tell_directly(ctx, refused)
+        else:  # a post may be slow: not on a reader's thread
+            self.worker.follow(self._tell_directly, ctx, refused)
 
     def _once(
         self,
@@ -200,6 +204,9 @@ def _read(answer: Answer, ctx: Context, fn: Callable[..., object], args: tuple[A
             # read, and the pool is renewed. Said nothing yet, so read once more.
             answer.effects.clear()
             fn(ctx, *args)
+    except PoolTimeout:
+        log.warning("could not read for a command (every reader's connection was busy)")
+        return SLOW_ANSWER
     except (OperationalError, InterfaceError) as error:
         log.warning("could not read for a command (database: %s)", type(error.orig).__name__)
         return SLOW_ANSWER if _too_slow(error) else DATABASE_DOWN
@@ -208,6 +215,14 @@ def _read(answer: Answer, ctx: Context, fn: Callable[..., object], args: tuple[A
         log.exception("unexpected error (ref %s)", ref)
         return WENT_WRONG.format(ref=ref)
     return answer.text
+
+
+def _through_the_guard(request: AsyncBoltRequest) -> bool:
+    """Whether an HTTP request came through bot.request_guard (Socket Mode needs none)."""
+    if request.mode != "socket_mode" and request.context.get(SIGNED) is None:
+        log.error("refused a request that did not come through the request guard")
+        return False
+    return True
 
 
 def _check(refusal: Callable[[Context], str | None], ctx: Context) -> str | None:

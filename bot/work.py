@@ -48,6 +48,12 @@ class Worker:
         """
         return self._readers.submit(fn, *args)
 
+    def check(self, fn: Callable[..., object], *args: Any) -> None:
+        """Run `fn(*args)`, a quick read-only check before a request's work is handed on,
+        on the readers' pool (never behind a slow post); counted from now."""
+        self._enter()
+        self._readers.submit(self._counted, fn, *args).add_done_callback(_log_failure)
+
     def follow(self, fn: Callable[..., object], *args: Any) -> None:
         """Run `fn(*args)`, which answers a request after its acknowledgement, on the
         followers' pool (never behind a queue of commands); counted from now."""

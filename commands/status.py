@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from commands.context import Context
 from commands.freezes import describe as describe_freeze
@@ -29,9 +30,9 @@ def status(ctx: Context, command: Status) -> None:
     with ctx.transaction() as uow:
         if command.version is None:
             now = ctx.clock.now()
-            facts = uow.cached("status", _facts)
-            if facts.read_at > now:  # read later than now (a clock set back): read again
-                facts = _facts(uow)
+            facts = uow.cached("status", partial(_facts, read_at=now))
+            if facts.read_at > now:  # kept from a later instant (a clock set back): read now
+                facts = _facts(uow, now)
             freezes = [f for f in facts.freezes if f.ends > now]
             lines = [
                 _cadence(ctx, now, freezes, facts.lock),
@@ -67,8 +68,7 @@ class _Facts:
     live: str | None
 
 
-def _facts(uow: UnitOfWork) -> _Facts:
-    read_at = uow.now()
+def _facts(uow: UnitOfWork, read_at: datetime) -> _Facts:
     return _Facts(
         read_at,
         tuple(uow.releases(open_only=True)),

@@ -68,20 +68,28 @@ def make_reader(engine: Engine, *, size: int, bound_seconds: float) -> Engine:
     """
     url = engine.url
     if url.get_backend_name() != "sqlite":
-        # Set once per connection, not per transaction, and no ping before each read: two
-        # round trips fewer on every read. A connection the database dropped fails its next
-        # read; the pool is then renewed, and the answer is read again (bot.services).
-        settings = (
-            f"-c statement_timeout={int(bound_seconds * 1000)} -c default_transaction_read_only=on"
-        )
-        return create_engine(
+        # Room for every thread that reads (the readers', the followers' checks, the pumps'
+        # looks), as the writers' pool has.
+        reader = create_engine(
             url,
             isolation_level="REPEATABLE READ",
             pool_size=size,
-            max_overflow=0,
-            pool_timeout=bound_seconds,
-            connect_args={"connect_timeout": 5, "options": settings},
+            max_overflow=3 * size,
+            pool_timeout=10,
+            connect_args={"connect_timeout": 5},
         )
+
+        # Set once per connection, not per transaction, and no ping before each read: two
+        # round trips fewer on every read. A connection the database dropped fails its next
+        # read; the pool is then renewed, and the answer is read again (bot.services).
+        @event.listens_for(reader, "connect")
+        def _on_pg_connect(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {int(bound_seconds * 1000)}")
+                cursor.execute("SET default_transaction_read_only = on")
+            dbapi_connection.commit()
+
+        return reader
     reader = create_engine(
         url, connect_args={"timeout": bound_seconds}, pool_size=size, max_overflow=0
     )

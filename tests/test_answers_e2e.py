@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -18,7 +19,7 @@ from sqlalchemy.engine import make_url
 from bot.console.fake_slack import RESPONSE_URL
 from bot.console.local import CHANNEL_ID
 from bot.work import Worker
-from tests.harness import MANAGER, QA, Harness
+from tests.harness import BRISBANE, MANAGER, QA, Harness
 
 QUIET = ("outbox", "seen_requests", "audit_events")
 
@@ -333,5 +334,42 @@ def test_a_status_after_the_database_dropped_its_connections_is_answered(
         assert ended
         answer, _ = _answer(bot, QA, "status")
         assert "v1.4.0" in answer, answer
+    finally:
+        engine.dispose()
+
+
+def test_a_status_kept_from_a_later_instant_is_read_again_when_the_clock_goes_back(
+    bot: Harness,
+) -> None:
+    """What is kept for status was read at an instant: the freezes that had not ended by
+    then. A clock set back before that instant reads it all again."""
+    bot.clock.set(datetime(2026, 11, 1, 9, 0, tzinfo=BRISBANE))
+    bot.cast()
+    bot.run(MANAGER, "freeze add 2026-11-24 2026-11-27 agency showcase week")
+    bot.wait_said("Freeze #1 2026-11-24 to 2026-11-27: agency showcase week")
+    bot.clock.set(datetime(2026, 11, 29, 9, 0, tzinfo=BRISBANE))  # after it ended
+    assert "No freeze ahead." in _answer(bot, QA, "status")[0]
+    bot.clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=BRISBANE))  # back, inside it
+    now = _answer(bot, QA, "status")[0]
+    assert "agency showcase week (in force now)" in now, now
+
+
+def test_a_kept_status_is_answered_without_reading_what_it_was_made_of(
+    bot: Harness, database_url: str
+) -> None:
+    """A second status at the same version of its sources is the kept one: it answers while
+    a writer holds every release (PostgreSQL's readers would wait for that lock)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's readers never wait (WAL): a lock shows nothing")
+    bot.cast()
+    bot.run_and_wait(MANAGER, "start v1.4.0")
+    first, _ = _answer(bot, QA, "status")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("LOCK TABLE releases IN ACCESS EXCLUSIVE MODE")
+            kept, took = _answer(bot, QA, "status")
+        assert kept == first
+        assert "v1.4.0" in kept and took < 0.5
     finally:
         engine.dispose()

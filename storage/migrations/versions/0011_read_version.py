@@ -5,12 +5,13 @@ made from (`storage.read_cache.SOURCES`) adds one to it in the same transaction,
 trigger: whatever wrote it (any build of the bot, another instance, an operator's SQL),
 a snapshot that sees the change sees the new version, and one that does not, the old.
 A read checks the version in its own snapshot and uses a cached answer only when it was
-read at the same version.
+read at the same version. The version is a random number, new at each change (see SQLITE_BUMP).
 
 - SQLite: row triggers (one writer at a time: no lock to order).
 - PostgreSQL: deferred constraint triggers, so the version row is locked at commit, after
   every other lock the transaction takes: two writers never wait for each other's locks
-  in opposite orders. TRUNCATE (a statement trigger, at once) bumps it too.
+  in opposite orders. TRUNCATE (which the bot never issues) bumps it too, at once: a
+  statement trigger cannot be deferred.
 
 Revision ID: 0011
 Revises: 0010
@@ -38,7 +39,11 @@ SOURCES = (
     "deploy_locks",
     "deployments",
 )
-BUMP = "UPDATE read_version SET n = n + 1"
+#: A new random number, not n + 1: a number names one committed state of the sources, so
+#: after a restore, a point-in-time recovery or a failover to a replica behind the primary
+#: (any earlier state) no later write can bring back a number a cached answer was read at.
+SQLITE_BUMP = "UPDATE read_version SET n = random()"
+PG_BUMP = "UPDATE read_version SET n = floor(random() * 9.2e18)::bigint"
 
 
 def upgrade() -> None:
@@ -50,8 +55,10 @@ def upgrade() -> None:
     op.execute("INSERT INTO read_version (id, n) VALUES (1, 0)")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "CREATE FUNCTION read_version_bump() RETURNS trigger AS $$ "
-            f"BEGIN {BUMP}; RETURN NULL; END; $$ LANGUAGE plpgsql"
+            # Its schema fixed when made: a writer's search_path cannot point it elsewhere.
+            "CREATE FUNCTION read_version_bump() RETURNS trigger "
+            "LANGUAGE plpgsql SET search_path FROM CURRENT AS $$ "
+            f"BEGIN {PG_BUMP}; RETURN NULL; END; $$"
         )
         for table in SOURCES:
             op.execute(
@@ -68,7 +75,7 @@ def upgrade() -> None:
         for verb in ("insert", "update", "delete"):
             op.execute(
                 f"CREATE TRIGGER {table}_read_version_{verb} AFTER {verb.upper()} ON {table} "
-                f"BEGIN {BUMP}; END"
+                f"BEGIN {SQLITE_BUMP}; END"
             )
 
 
