@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from functools import partial
+
+import pytest
 
 from tests.harness import (
     ADMIN,
@@ -63,9 +66,12 @@ def test_the_same_button_twice_records_once(bot: Harness) -> None:
     assert bot.count("sign_offs") == 1
 
 
-def test_a_refused_click_is_answered_from_a_read_and_records_nothing(bot: Harness) -> None:
+def test_a_refused_click_is_answered_from_a_read_and_records_nothing(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     """A click that would change nothing is refused after a read-only check: no signature,
-    no outbox row, told straight through the response URL."""
+    no outbox row, told straight through the response URL (which no log line names)."""
+    caplog.set_level(logging.INFO)  # the level the bot logs at (bot/cli.py)
     review = bot.to_review()
     bot.approve(QA, review)
     bot.wait_told(QA, "Recorded your approval")
@@ -76,6 +82,7 @@ def test_a_refused_click_is_answered_from_a_read_and_records_nothing(bot: Harnes
     bot.settle()
     assert {t: bot.count(t) for t in recorded} == recorded
     assert bot.count("sign_offs") == 1
+    assert not [r for r in caplog.records if "/response/" in r.getMessage()]
 
 
 def test_a_role_granted_a_moment_ago_lets_the_next_click_through(bot: Harness) -> None:
