@@ -39,7 +39,7 @@ from storage.reviews import ReviewRepository, RoleRepository
 
 T = TypeVar("T")
 
-_READ_VERSION = text("SELECT n FROM read_version WHERE id = 1")
+_READ_VERSION = "SELECT n FROM read_version WHERE id = 1"
 
 #: The longest a read-only transaction waits for the database (`Store.reading`).
 READ_SECONDS = 2.5
@@ -174,7 +174,8 @@ class UnitOfWork(
         if self._cache is None:
             return read(self)
         if self._version is None:
-            self._version = self._session.execute(_READ_VERSION).scalar()
+            # Core, not the ORM: this runs on every cached read.
+            self._version = self._session.connection().exec_driver_sql(_READ_VERSION).scalar()
         return self._cache.get(self._version, key, lambda: read(self))
 
     def timer_now(self) -> datetime:
