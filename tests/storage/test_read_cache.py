@@ -18,6 +18,11 @@ from storage.read_cache import SOURCES
 from storage.unit_of_work import Store, UnitOfWork
 
 NOW = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
+A_FREEZE = text(
+    "INSERT INTO freezes (starts, ends, reason, short_notice, created_by, created_at) "
+    "VALUES ('2026-12-01 00:00:00.000000', '2026-12-02 00:00:00.000000', 'x', false, 'U1', "
+    "'2026-11-24 00:00:00.000000')"
+)
 
 
 class Roles:
@@ -89,25 +94,11 @@ def test_a_rolled_back_write_leaves_the_version_as_it_was(database_url: str) -> 
     try:
         before = _version(engine)
         with engine.connect() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO freezes (starts, ends, reason, short_notice, created_by, "
-                    "created_at) VALUES ('2026-12-01 00:00:00.000000', "
-                    "'2026-12-02 00:00:00.000000', 'x', false, 'U1', "
-                    "'2026-11-24 00:00:00.000000')"
-                )
-            )
+            conn.execute(A_FREEZE)
             conn.rollback()
         assert _version(engine) == before
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO freezes (starts, ends, reason, short_notice, created_by, "
-                    "created_at) VALUES ('2026-12-01 00:00:00.000000', "
-                    "'2026-12-02 00:00:00.000000', 'x', false, 'U1', "
-                    "'2026-11-24 00:00:00.000000')"
-                )
-            )
+            conn.execute(A_FREEZE)
         assert _version(engine) != before
     finally:
         engine.dispose()
