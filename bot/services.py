@@ -12,6 +12,7 @@ from typing import Any
 import urllib3
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
+from slack_sdk.proxy_env_variable_loader import load_http_proxy_from_env
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -43,11 +44,7 @@ class Services:
     # WebhookClient opens a new connection, and a TLS session, for every post), with urllib3:
     # under load a post cost a third less of the interpreter than with httpx, which also logs
     # every URL it posts to. Thread-safe. No retries (urllib3 would log the URL of each).
-    replies: urllib3.PoolManager = field(
-        default_factory=lambda: urllib3.PoolManager(
-            maxsize=8, timeout=urllib3.Timeout(total=5), retries=False
-        )
-    )
+    replies: urllib3.PoolManager = field(default_factory=lambda: _reply_pool())
 
     def context(
         self, user_id: str, response_url: str | None = None, *, conversation: Outcome | None = None
@@ -168,14 +165,22 @@ class Services:
         url = ctx.conversation.response_url
         try:
             if url:
-                sent = self.replies.request(
-                    "POST",
-                    url,
-                    json={"text": text, "response_type": "ephemeral", "replace_original": False},
-                )
-                if sent.status == 200:
-                    return
-                log.warning("the response URL refused a reply (%s)", sent.status)
+                try:
+                    sent = self.replies.request(
+                        "POST",
+                        url,
+                        json={
+                            "text": text,
+                            "response_type": "ephemeral",
+                            "replace_original": False,
+                        },
+                    )
+                except NOT_SENT as error:  # no connection was made: nothing can have landed
+                    log.warning("could not reach the response URL (%s)", type(error).__name__)
+                else:
+                    if sent.status == 200:
+                        return
+                    log.warning("the response URL refused a reply (%s)", sent.status)
             answer = self.web_client.chat_postEphemeral(
                 channel=self.channel_id, user=ctx.actor, text=text
             )
@@ -183,6 +188,27 @@ class Services:
                 log.warning("could not tell the user either (Slack refused)")
         except Exception as error:
             log.warning("could not tell the user (%s)", type(error).__name__)
+
+
+#: What urllib3 raises when a post never left: no connection, or no proxy to carry it.
+NOT_SENT = (
+    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.ConnectTimeoutError,
+    urllib3.exceptions.ProxyError,
+    urllib3.exceptions.NameResolutionError,
+)
+
+
+def _reply_pool() -> urllib3.PoolManager:
+    """Kept-alive connections for response URLs, through the proxy the environment names
+    (HTTPS_PROXY and the rest, read as slack-sdk's own clients read them)."""
+    settings: dict[str, Any] = {
+        "maxsize": 8,
+        "timeout": urllib3.Timeout(total=5),
+        "retries": False,
+    }
+    proxy = load_http_proxy_from_env()
+    return urllib3.ProxyManager(proxy, **settings) if proxy else urllib3.PoolManager(**settings)
 
 
 SLOW_ANSWER = (

@@ -68,25 +68,27 @@ def make_reader(engine: Engine, *, size: int, bound_seconds: float) -> Engine:
     """
     url = engine.url
     if url.get_backend_name() != "sqlite":
-        # Room for every thread that reads (the readers', the followers' checks, the pumps'
-        # looks), as the writers' pool has.
+        # Room for every thread that reads (the readers', the pumps' looks) and no more:
+        # with the writers' pool an instance opens at most 50 + 2 x COMMAND_THREADS.
         reader = create_engine(
             url,
             isolation_level="REPEATABLE READ",
+            execution_options={"postgresql_readonly": True},  # in each BEGIN: no round trip
             pool_size=size,
-            max_overflow=3 * size,
+            max_overflow=size,
             pool_timeout=10,
             connect_args={"connect_timeout": 5},
         )
 
-        # Set once per connection, not per transaction, and no ping before each read: two
-        # round trips fewer on every read. A connection the database dropped fails its next
-        # read; the pool is then renewed, and the answer is read again (bot.services).
+        # The statement bound is set once per connection, not per transaction, and there is
+        # no ping before each read: two round trips fewer on every read. (So the readers
+        # need session pooling, as psycopg's prepared statements do, behind a pooler.) A
+        # connection the database dropped fails its next read; the pool is then renewed,
+        # and the answer is read again (bot.services).
         @event.listens_for(reader, "connect")
         def _on_pg_connect(dbapi_connection: Any, _record: Any) -> None:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(f"SET statement_timeout = {int(bound_seconds * 1000)}")
-                cursor.execute("SET default_transaction_read_only = on")
             dbapi_connection.commit()
 
         return reader

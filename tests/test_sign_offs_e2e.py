@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from functools import partial
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 
+from bot.console.local import CHANNEL_ID
+from bot.views.review import ReviewAction
 from tests.harness import (
     ADMIN,
     CLIENT_SUCCESS,
@@ -83,6 +88,29 @@ def test_a_refused_click_is_answered_from_a_read_and_records_nothing(
     assert {t: bot.count(t) for t in recorded} == recorded
     assert bot.count("sign_offs") == 1
     assert not [r for r in caplog.records if "/response/" in r.getMessage()]
+
+
+def test_a_refusal_whose_response_url_cannot_be_reached_is_told_in_the_channel(
+    bot: Harness,
+) -> None:
+    """No connection to the response URL: nothing was sent, so the refusal goes as an
+    ephemeral message in the release channel instead."""
+    review = bot.to_review()
+    bot.approve(QA, review)
+    bot.wait_told(QA, "Recorded your approval")
+    bot.settle()
+    body = bot.sim.click_body(QA, bot.current(review), ReviewAction.APPROVE.value)
+    payload = json.loads(parse_qs(body)["payload"][0])
+    with socket.socket() as nowhere:  # bound, never listening: every connection is refused
+        nowhere.bind(("127.0.0.1", 0))
+        payload["response_url"] = f"http://127.0.0.1:{nowhere.getsockname()[1]}/response/x"
+        assert bot.sim.signed_post(urlencode({"payload": json.dumps(payload)})).status_code == 200
+        told = bot.wait_told(QA, "You already signed off v1.4.0 as QA")
+    assert told.channel == CHANNEL_ID
+    assert any(
+        method == "chat.postEphemeral" and "already signed off" in args.get("text", "")
+        for method, args in bot.fake.calls
+    )
 
 
 def test_a_role_granted_a_moment_ago_lets_the_next_click_through(bot: Harness) -> None:

@@ -80,6 +80,9 @@ def _sign_off_click(services: Services, decision: Decision) -> Any:
                     view=sign_off_modal(review_id, version, decision, choice.roles),
                 )
 
+        if decision is Decision.REJECT:  # a modal follows: its trigger_id lasts 3 s
+            services.hand_off(request, ctx, work)
+            return
         refusal = partial(sign_off.refusal, review_id=review_id)
         services.refuse_or_hand_off(request, ctx, refusal, work)
 

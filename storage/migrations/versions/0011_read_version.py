@@ -2,8 +2,10 @@
 
 `read_version` has one row. Any INSERT, UPDATE or DELETE on the tables a cached read is
 made from (`storage.read_cache.SOURCES`) adds one to it in the same transaction, by a
-trigger: whatever wrote it (any build of the bot, another instance, an operator's SQL),
-a snapshot that sees the change sees the new version, and one that does not, the old.
+trigger: whatever wrote it (any build of the bot, another instance, an operator's SQL), a
+snapshot that sees the change sees the new version, and one that does not, the old. Only
+writes made with triggers off (`session_replication_role = replica`, as `pg_restore
+--disable-triggers` does) pass unseen: restart the bot's instances after such a restore.
 A read checks the version in its own snapshot and uses a cached answer only when it was
 read at the same version. The version is a random number, new at each change (see SQLITE_BUMP).
 
@@ -57,7 +59,7 @@ def upgrade() -> None:
         op.execute(
             # Its schema fixed when made: a writer's search_path cannot point it elsewhere.
             "CREATE FUNCTION read_version_bump() RETURNS trigger "
-            "LANGUAGE plpgsql SET search_path FROM CURRENT AS $$ "
+            f"LANGUAGE plpgsql SET search_path = {_here()} AS $$ "
             f"BEGIN {PG_BUMP}; RETURN NULL; END; $$"
         )
         for table in SOURCES:
@@ -77,6 +79,12 @@ def upgrade() -> None:
                 f"CREATE TRIGGER {table}_read_version_{verb} AFTER {verb.upper()} ON {table} "
                 f"BEGIN {SQLITE_BUMP}; END"
             )
+
+
+def _here() -> str:
+    """The schema the migration creates its tables in, quoted."""
+    schema = op.get_bind().execute(sa.text("SELECT current_schema()")).scalar_one()
+    return '"' + str(schema).replace('"', '""') + '"'
 
 
 def downgrade() -> None:
