@@ -120,9 +120,7 @@ class RequestGuard:
         except Refused as refused:
             return _refuse(request, refused)
         except Exception as error:  # whatever a hostile request finds: one line, no trace
-            client = request.client.host if request.client else "?"
-            log.warning("refused a request from %s: %s (400)", client, type(error).__name__)
-            return PlainTextResponse(_REASONS[400], status_code=400)
+            return _refuse(request, Refused(400, type(error).__name__))
         return Admitted(request, body, signed)
 
     def parsed(self, admitted: Admitted, context: dict[str, Any]) -> AsyncBoltRequest | Response:

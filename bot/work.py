@@ -36,8 +36,7 @@ class Worker:
 
         Counted from now, so a shutdown that starts before `fn` does still waits for it.
         """
-        self._enter()
-        self._executor.submit(self._counted, fn, *args).add_done_callback(_log_failure)
+        self._counted_on(self._executor, fn, *args)
 
     def read(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run a read-only `fn` on the readers' pool; the caller awaits its answer.
@@ -51,14 +50,12 @@ class Worker:
     def check(self, fn: Callable[..., object], *args: Any) -> None:
         """Run `fn(*args)`, a quick read-only check before a request's work is handed on,
         on the readers' pool (never behind a slow post); counted from now."""
-        self._enter()
-        self._readers.submit(self._counted, fn, *args).add_done_callback(_log_failure)
+        self._counted_on(self._readers, fn, *args)
 
     def follow(self, fn: Callable[..., object], *args: Any) -> None:
         """Run `fn(*args)`, which answers a request after its acknowledgement, on the
         followers' pool (never behind a queue of commands); counted from now."""
-        self._enter()
-        self._followers.submit(self._counted, fn, *args).add_done_callback(_log_failure)
+        self._counted_on(self._followers, fn, *args)
 
     def then(self, future: Future[T], fn: Callable[..., object], *args: Any) -> None:
         """Once `future` is done, run `fn(*args, result)` on the followers' pool; counted
@@ -91,6 +88,11 @@ class Worker:
         with self._idle:
             self._busy += 1
             self._moves += 1
+
+    def _counted_on(self, pool: ThreadPoolExecutor, fn: Callable[..., object], *args: Any) -> None:
+        """Run `fn(*args)` on `pool`, counted from now until it ends."""
+        self._enter()
+        pool.submit(self._counted, fn, *args).add_done_callback(_log_failure)
 
     def _counted(self, fn: Callable[..., T], *args: Any) -> T:
         try:

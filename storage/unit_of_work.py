@@ -71,9 +71,8 @@ class Store:
         self._after_jobs: list[Callable[[], None]] = []
 
     def dispose(self) -> None:
-        """Close every connection, the readers' too."""
-        if self._reader is not self.engine and self._reader.pool is not self.engine.pool:
-            self._reader.dispose()
+        """Close every connection, the readers' (a pool of their own) too."""
+        self._reader.dispose()
         self.engine.dispose()
 
     def after_messages(self, wake: Callable[[], None]) -> None:
