@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UtcDateTime
@@ -177,6 +187,11 @@ class ScheduledPost(Base):
     late: Mapped[bool] = mapped_column(default=False)
 
 
+#: An outbox message not sent (yet, or ever), written out so that both databases match it to
+#: the partial index below (a bound parameter would not).
+UNSENT = text("outbox.status <> 'sent'")
+
+
 class OutboxMessage(Base):
     """Something to say in Slack, recorded with the change that decided it; sent after commit.
 
@@ -186,6 +201,15 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
+    #: The few messages not yet sent (or given up on): what `/release status` lists.
+    __table_args__ = (
+        Index(
+            "ix_outbox_unsent",
+            "id",
+            sqlite_where=text("status <> 'sent'"),
+            postgresql_where=text("status <> 'sent'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lane: Mapped[str] = mapped_column(String(128), index=True)

@@ -142,7 +142,7 @@ class OutboxRepository:
 
     def undelivered(self, *, limit: int = 5) -> list[OutboxRecord]:
         """Messages still waiting to go out, or given up on, newest first."""
-        query = select(models.OutboxMessage).where(models.OutboxMessage.status != SENT)
+        query = select(models.OutboxMessage).where(models.UNSENT)
         rows = self._session.scalars(query.order_by(models.OutboxMessage.id.desc()).limit(limit))
         return [_record(r) for r in rows]
 

@@ -159,7 +159,7 @@ def test_release_bot_migrate_brings_a_new_database_to_the_newest_schema(tmp_path
     assert {"releases", "reviews", "sign_offs", "freezes", "deploy_locks", "scheduled_posts"} <= (
         tables
     )
-    assert head == "0011"
+    assert head == "0012"
 
 
 def test_the_example_env_file_starts_the_bot_quietly_in_http_mode(tmp_path: Path) -> None:
@@ -411,7 +411,7 @@ def test_a_build_older_than_the_database_stops_with_one_line(tmp_path: Path) -> 
         assert result.returncode == 2, result.stderr
         last = result.stderr.strip().splitlines()[-1]
         assert last == (
-            "release-bot: the database's schema (0099) is newer than this build's (0011); "
+            "release-bot: the database's schema (0099) is newer than this build's (0012); "
             "deploy a build at least as new"
         )
         assert "Traceback" not in result.stderr

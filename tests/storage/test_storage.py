@@ -6,9 +6,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from release.audit import AuditAction
@@ -173,3 +174,54 @@ def test_releases_ever_in_production_are_those_with_a_production_deploy_of_eithe
         assert every == ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"]
     finally:
         store.dispose()
+
+
+def test_status_finds_unsent_messages_without_reading_the_sent_ones(store: Store) -> None:
+    """Sent messages are kept, so the outbox only grows; `/release status` asks for the few
+    still waiting (or given up on) on every call, and must find them by the partial index
+    of unsent messages rather than by reading every message the bot ever sent."""
+    with store.transaction() as uow:
+        for n in range(3):
+            uow.add_message(f"lane-{n}", "post", {"text": f"message {n}"})
+    with store.transaction() as uow:
+        uow.claim_message(1, "me", timedelta(minutes=1))
+        assert uow.message_sent(1, "me")
+    with store.engine.begin() as connection:  # many more sent messages, as after months
+        connection.execute(
+            text(
+                "INSERT INTO outbox (lane, kind, payload, status, attempts, next_attempt_at, "
+                "last_error, reference, created_at) SELECT lane, kind, payload, 'sent', 1, "
+                "next_attempt_at, '', '', created_at FROM outbox WHERE id = 1"
+            )
+        )
+        for _ in range(10):  # doubling: 1,024 sent rows
+            connection.execute(
+                text(
+                    "INSERT INTO outbox (lane, kind, payload, status, attempts, next_attempt_at,"
+                    " last_error, reference, created_at) SELECT lane, kind, payload, status, "
+                    "attempts, next_attempt_at, last_error, reference, created_at FROM outbox "
+                    "WHERE status = 'sent'"
+                )
+            )
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ANALYZE outbox"))
+
+    statements: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:  # (conn, cursor, statement, parameters, context, many)
+        if "FROM outbox" in args[2]:
+            statements.append((args[2], args[3]))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        with store.transaction() as uow:
+            waiting = uow.undelivered(limit=5)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    assert [m.payload["text"] for m in waiting] == ["message 2", "message 1"]  # newest first
+    [(statement, parameters)] = statements
+    explain = "EXPLAIN QUERY PLAN" if store.engine.dialect.name == "sqlite" else "EXPLAIN"
+    with store.engine.connect() as connection:
+        rows = connection.exec_driver_sql(f"{explain} {statement}", parameters)
+        plan = " ".join(str(row[-1]) for row in rows)
+    assert "ix_outbox_unsent" in plan, plan
