@@ -15,23 +15,16 @@ def in_production(uow: UnitOfWork) -> str | None:
     """The newest version production may be serving (see release.production).
 
     Read from the deployments table: a deploy still under way or of unknown outcome
-    counts, so nothing older can be promoted over it, whatever the interleaving.
+    counts, so nothing older can be promoted over it, whatever the interleaving. A release
+    that records a production deployment id counts as a deploy that succeeded.
     """
-    facts = []
-    deployments = uow.deployments("production")
-    # Only releases production may have served (the history grows, the answer does not),
-    # read after the deployments: one that another instance began meanwhile is among them
-    # (neither deployments nor releases are ever deleted).
-    releases = {r.id: r for r in uow.releases(ever_in_production=True)}
-    for deployment in deployments:
-        release = releases[deployment.release_id]
-        facts.append(
-            ProductionFact(release.version, release.state, ProductionDeploy(deployment.outcome))
+    facts = [
+        ProductionFact(
+            version,
+            State(state),
+            ProductionDeploy(outcome) if outcome is not None else ProductionDeploy.SUCCEEDED,
         )
-    facts += [
-        ProductionFact(r.version, r.state, ProductionDeploy.SUCCEEDED)
-        for r in releases.values()
-        if r.production_deployment_id is not None
+        for version, state, outcome in uow.production_facts()
     ]
     return newest_serving(facts)
 

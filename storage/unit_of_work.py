@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, and_, delete, or_, select
+from sqlalchemy import Engine, String, and_, cast, delete, null, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -207,24 +207,33 @@ class UnitOfWork(
         row = self._release_row(version, lock=lock)
         return _release(row) if row else None
 
-    def releases(
-        self, *, open_only: bool = False, ever_in_production: bool = False
-    ) -> list[ReleaseRecord]:
-        """Every release, oldest first; only those not finished (`open_only`), or only those
-        that ever had a production deploy, recorded or started (`ever_in_production`)."""
+    def releases(self, *, open_only: bool = False) -> list[ReleaseRecord]:
+        """Every release, oldest first; only those not finished (`open_only`)."""
         query = select(models.Release).order_by(models.Release.created_at, models.Release.id)
         if open_only:
             finished = [State.RELEASED, State.ROLLED_BACK, State.CANCELLED]
             query = query.where(models.Release.state.not_in([s.value for s in finished]))
-        if ever_in_production:
-            deployed = select(models.Deployment.release_id).where(
-                models.Deployment.environment == "production"
-            )
-            query = query.where(
-                models.Release.id.in_(deployed)
-                | models.Release.production_deployment_id.is_not(None)
-            )
         return [_release(r) for r in self._session.scalars(query)]
+
+    def production_facts(self) -> list[tuple[str, str, str | None]]:
+        """(version, state, outcome) for every release production may have served: each
+        distinct outcome of its production deploy rows, and None where the release records
+        a production deployment id.
+
+        One statement, so one snapshot, and columns rather than rows: the deployments grow
+        with every deploy, the answer only with the releases that reached production.
+        """
+        release, deployment = models.Release, models.Deployment
+        deployed = (
+            select(release.version, release.state, deployment.outcome)
+            .join(deployment, deployment.release_id == release.id)
+            .where(deployment.environment == "production")
+        )
+        recorded = select(
+            release.version, release.state, cast(null(), String).label("outcome")
+        ).where(release.production_deployment_id.is_not(None))
+        rows = self._session.execute(union(deployed, recorded))
+        return [(version, state, outcome) for version, state, outcome in rows]
 
     def add_release(
         self, version: str, *, kind: str, branch: str, started_by: str, reason: str = ""

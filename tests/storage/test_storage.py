@@ -16,6 +16,7 @@ from release.audit import AuditAction
 from release.clock import FixedClock
 from release.lifecycle import State
 from release.notes import ReleaseNotes
+from release.production import ProductionDeploy
 from release.review import Decision
 from release.roles import Role
 from storage.db import make_engine
@@ -149,11 +150,12 @@ def test_a_fresh_review_supersedes_the_open_one(store: Store) -> None:
     assert statuses == ["superseded", "open"]
 
 
-def test_releases_ever_in_production_are_those_with_a_production_deploy_of_either_record(
+def test_production_facts_are_each_release_that_reached_production_once_per_outcome(
     database_url: str,
 ) -> None:
-    """What `in_production` reads: a release with a production deploy row (whatever its
-    outcome) or a recorded production deployment id, and no other, oldest first."""
+    """What `in_production` reads: a release with a production deploy row (once for each
+    outcome its deploys had, however many there were) or a recorded production deployment
+    id, and no other: the answer grows with the releases, not with the deploys."""
     engine = make_engine(database_url)
     store = Store(engine, FixedClock(datetime(2026, 11, 24, 0, 30, tzinfo=UTC)))
     try:
@@ -164,14 +166,21 @@ def test_releases_ever_in_production_are_those_with_a_production_deploy_of_eithe
                 ).id
                 for version in ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0")
             }
+            for _ in range(20):  # retried deploys: one fact for each outcome
+                failed = uow.start_deployment(
+                    ids["v1.1.0"], "production", replaced=None, job_id=None
+                )
+                uow.finish_deployment(failed, ProductionDeploy.FAILED)
             uow.start_deployment(ids["v1.1.0"], "production", replaced=None, job_id=None)
             uow.start_deployment(ids["v1.2.0"], "staging", replaced=None, job_id=None)
             uow.set_production_deployment("v1.0.0", "dpl_old")
         with store.reading() as uow:
-            found = [r.version for r in uow.releases(ever_in_production=True)]
-            every = [r.version for r in uow.releases()]
-        assert found == ["v1.0.0", "v1.1.0"]
-        assert every == ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"]
+            found = sorted(uow.production_facts(), key=lambda f: (f[0], f[2] or ""))
+        assert found == [
+            ("v1.0.0", "planned", None),
+            ("v1.1.0", "planned", "failed"),
+            ("v1.1.0", "planned", "pending"),
+        ]
     finally:
         store.dispose()
 
