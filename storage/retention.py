@@ -78,7 +78,7 @@ class RetentionRepository:
         expired = (
             select(model.id)
             .where(recorded < before)
-            .order_by(model.id)
+            .order_by(recorded, model.id)  # oldest first, by the index on `recorded`
             .limit(limit)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite compiles it away
         )
