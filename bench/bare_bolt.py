@@ -73,7 +73,8 @@ def main() -> None:
         host="127.0.0.1",
         port=args.port,
         lifespan="off",
-        http="h11",  # as the bot's server
+        http="httptools",  # as the bot's server (bot/server.py)
+        loop="uvloop",
     )
 
 

@@ -247,6 +247,26 @@ def test_connections_that_dribble_their_headers_are_closed_and_health_still_answ
         bot.stop()
 
 
+def test_a_request_head_over_16_kib_gets_400_and_the_connection_is_closed(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """httptools sets no limit on a head of its own: the server does (h11's 16 KiB)."""
+    port = int(bot.local.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-Padding-%d: %s\r\n" % (n, b"a" * 1000) for n in range(20))
+        )
+        answer = b""
+        while chunk := conn.recv(4096):  # until the server closes the connection
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert not [r for r in caplog.records if r.exc_info]
+    # A head just under the limit, as big as any real one can be, is still read.
+    padded = httpx.get(f"{bot.local.url}/healthz", headers={"X-Padding": "a" * 15_000}, timeout=5)
+    assert padded.status_code == 200
+
+
 def test_a_signature_with_odd_characters_gets_401_and_no_trace(
     bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
