@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -78,23 +77,22 @@ def asgi_app(
 
 #: How long a connection may take to send a request's head (its request line and headers).
 HEAD_SECONDS = 10.0
-#: The most a request's head may hold (its URL and headers); h11's default, which this
-#: server used before. Slack's heads are well under 2 KiB.
+#: The most a request's head (its request line and headers) may take, as h11 allowed;
+#: Slack's heads are well under 2 KiB. httptools has no limit of its own, and buffers a
+#: header until it ends, so bytes are counted as they arrive, a slice at a time: a head of
+#: 16 KiB is always read, one of 20 KiB never.
 HEAD_BYTES = 16 * 1024
-
-
-class HeadTooLarge(Exception):
-    """Raised from the parser's callback: the parser stops, and uvicorn answers 400."""
+_SLICE = 4 * 1024
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol on httptools (a C parser: about a sixth of the
-    bot's interpreter time on an acknowledgement went to h11, which is pure Python), with a deadline
-    and a size limit for each request's head, and no Nagle.
+    bot's interpreter time on an acknowledgement went to h11, which is pure Python), with a
+    deadline and a size limit for each request's head, and no Nagle.
 
     uvicorn times out idle keep-alive connections but not one that dribbles its headers:
     a few hundred of those held every file descriptor. (The body's deadline and size limit
-    are the request guard's.) httptools, unlike h11, sets no limit of its own on a head.
+    are the request guard's.)
 
     uvicorn writes a response's head and body separately. asyncio turns Nagle's algorithm
     off only for sockets made with IPPROTO_TCP, and uvicorn's listening socket is not, so
@@ -103,7 +101,9 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     """
 
     _head_timer: asyncio.TimerHandle | None = None
-    _head_bytes = 0
+    _in_head = True  # from a connection's start or a message's end until a head is complete
+    _head_bytes = 0  # fed to the parser since the head began (the last slice may go past it)
+    _refuse_after: bool = False  # a pipelined head too large: refused after the answer before
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
@@ -112,19 +112,33 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._arm()
 
-    def on_message_begin(self) -> None:
-        self._head_bytes = 0
-        super().on_message_begin()
+    def data_received(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            # In a head, a slice at a time, counted; in a body, the rest at once.
+            cut = _SLICE if self._in_head else len(view)
+            piece, view = view[:cut], view[cut:]
+            if self._in_head:
+                self._head_bytes += len(piece)
+                if self._head_bytes > HEAD_BYTES + _SLICE:
+                    self._too_large()
+                    return
+            super().data_received(bytes(piece))
+            if self.parser is None or self.transport.is_closing():
+                return
 
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value))
-        super().on_header(name, value)
+    def on_message_complete(self) -> None:
+        self._in_head, self._head_bytes = True, 0
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
+        if self._refuse_after:
+            self._refuse()
+            return
         super().on_response_complete()
         self._arm()  # the next request's head gets the same deadline
 
@@ -133,10 +147,17 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
             self._head_timer.cancel()
         super().connection_lost(exc)
 
-    def _count(self, size: int) -> None:
-        self._head_bytes += size
-        if self._head_bytes > HEAD_BYTES:
-            raise HeadTooLarge
+    def _too_large(self) -> None:
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The request before is still being answered: finish that answer first.
+            self._refuse_after = True
+            self.transport.pause_reading()
+        else:
+            self._refuse()
+
+    def _refuse(self) -> None:
+        self.logger.warning("Request head too large: refused.")
+        self.send_400_response("Request head too large.")
 
     def _arm(self) -> None:
         if self._head_timer is not None:
@@ -159,7 +180,7 @@ def uvicorn_server(app: Starlette, *, log_level: str = "info") -> uvicorn.Server
             log_level=log_level,
             lifespan="on",
             http=TimedHttpToolsProtocol,
-            loop="uvloop" if sys.platform != "win32" else "asyncio",
+            loop="auto",  # uvloop where it is installed (pyproject: not on Windows), else asyncio
             proxy_headers=True,
             timeout_graceful_shutdown=3,
         )

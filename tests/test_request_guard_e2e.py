@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import socket
@@ -250,12 +251,12 @@ def test_connections_that_dribble_their_headers_are_closed_and_health_still_answ
 def test_a_request_head_over_16_kib_gets_400_and_the_connection_is_closed(
     bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """httptools sets no limit on a head of its own: the server does (h11's 16 KiB)."""
+    """httptools sets no limit on a head of its own: the server keeps h11's (16 KiB)."""
     port = int(bot.local.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.sendall(
             b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
-            + b"".join(b"X-Padding-%d: %s\r\n" % (n, b"a" * 1000) for n in range(20))
+            + b"".join(b"X-Padding-%d: %s\r\n" % (n, b"a" * 1000) for n in range(24))  # 24 KiB
         )
         answer = b""
         while chunk := conn.recv(4096):  # until the server closes the connection
@@ -265,6 +266,29 @@ def test_a_request_head_over_16_kib_gets_400_and_the_connection_is_closed(
     # A head just under the limit, as big as any real one can be, is still read.
     padded = httpx.get(f"{bot.local.url}/healthz", headers={"X-Padding": "a" * 15_000}, timeout=5)
     assert padded.status_code == 200
+
+
+def test_a_header_that_never_ends_is_refused_before_it_is_all_sent(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The parser keeps a header until it ends: the limit counts bytes as they arrive, so
+    one endless header is refused early, and health goes on answering meanwhile."""
+    port = int(bot.local.url.rsplit(":", 1)[1])
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        answer = b""
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            while sent < 64 * 1024 * 1024:  # 64 MiB of one header, unless the server stops it
+                conn.sendall(b"a" * 65536)
+                sent += 65536
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := conn.recv(4096):
+                answer += chunk
+    assert sent < 8 * 1024 * 1024  # refused long before the end
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400 ")  # (a reset may eat it)
+    assert httpx.get(f"{bot.local.url}/healthz", timeout=5).status_code == 200
+    assert not [r for r in caplog.records if r.exc_info]
 
 
 def test_a_signature_with_odd_characters_gets_401_and_no_trace(
