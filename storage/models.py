@@ -188,7 +188,8 @@ class ScheduledPost(Base):
 
 
 #: An outbox message not sent (yet, or ever), written out so that both databases match it to
-#: the partial index below (a bound parameter would not).
+#: the partial index below (a bound parameter would not). 'sent' is storage.outbox.SENT; the
+#: index's predicate is also migration 0012's.
 UNSENT = text("outbox.status <> 'sent'")
 
 
