@@ -140,11 +140,12 @@ def web_client(settings: Settings) -> WebClient:
 
 
 def render_home(services: Services) -> dict[str, Any]:
-    """The Home tab as the database has it now."""
+    """The Home tab as the database has it now: read in a read-only snapshot, so that one
+    render for each viewer never holds the writers' lock (on SQLite, the only writer)."""
     from bot.views.home import home_view
     from commands.home import home_facts
 
-    with services.store.transaction() as uow:
+    with services.store.reading() as uow:
         facts = home_facts(uow, services.policy, services.clock.now())
     return home_view(facts, services.policy.schedule.windows.zone)
 

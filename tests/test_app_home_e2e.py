@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from bot.runtime import render_home
 from release.clock import FixedClock
 from release.flags import FlagScope, ScopeKind
 from tests.harness import IN_TUESDAY_WINDOW, MANAGER, QA, Harness
@@ -111,5 +116,30 @@ def test_a_home_tab_with_more_than_fits_says_where_the_rest_is(database_url: str
         for block in home["blocks"]:
             if isinstance(block.get("text"), dict):
                 assert len(block["text"]["text"]) <= 3000
+    finally:
+        bot.stop()
+
+
+def test_a_home_tab_is_read_without_waiting_for_the_writer(database_url: str) -> None:
+    """Each viewer's tab is read in a read-only snapshot: on SQLite, where there is one
+    writer, a render does not wait for (or hold up) a write under way elsewhere."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's writers do not lock readers out: nothing to wait for")
+    bot = Harness.start(database_url, clock=FixedClock(IN_TUESDAY_WINDOW))
+    try:
+        bot.cast()
+        bot.run(MANAGER, "start v1.4.0")
+        bot.wait_said("*v1.4.0* is on staging")
+        writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another instance's write, not yet committed
+        try:
+            began = time.monotonic()
+            home = render_home(bot.local.runtime.services)
+            took = time.monotonic() - began
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        assert "*v1.4.0* `staging`" in _text(home)
+        assert took < 1.0  # the writers' lock waits up to its busy timeout
     finally:
         bot.stop()
