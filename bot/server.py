@@ -77,12 +77,12 @@ def asgi_app(
 
 #: How long a connection may take to send a request's head (its request line and headers).
 HEAD_SECONDS = 10.0
-#: The most a request's head (its request line and headers) may take, as h11 allowed;
-#: Slack's heads are well under 2 KiB. httptools has no limit of its own, and buffers a
-#: header until it ends, so bytes are counted as they arrive, a slice at a time: a head of
-#: 16 KiB is always read, one of 20 KiB never.
+#: The most a request's head (its request line and headers) or a chunked body's trailers
+#: may take, as h11 allowed; Slack's heads are well under 2 KiB. httptools has no limit of
+#: its own, and keeps a header until it ends, so what it is fed is counted a slice at a
+#: time, as it arrives: 16 KiB always gets through, 20 KiB never.
 HEAD_BYTES = 16 * 1024
-_SLICE = 4 * 1024
+_SLICE = 2 * 1024
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
@@ -101,9 +101,14 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     """
 
     _head_timer: asyncio.TimerHandle | None = None
-    _in_head = True  # from a connection's start or a message's end until a head is complete
-    _head_bytes = 0  # fed to the parser since the head began (the last slice may go past it)
-    _refuse_after: bool = False  # a pipelined head too large: refused after the answer before
+    # What the parser may be holding: the bytes fed since a head, a chunk's size line or a
+    # message last ended that were not handed on as body (the slice it ended in included).
+    _held = 0
+    _ended = False  # something ended inside the slice being fed
+    _body = 0  # body bytes handed on from the slice being fed
+    _dropped = False  # uvicorn dropped the rest of what it was fed (an upgrade)
+    _heading = False  # a request's head has begun and not ended
+    _refuse_after = False  # a pipelined head too large: refused after the answers before it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
@@ -113,30 +118,47 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self._refuse_after:
+            return  # read and dropped: unread bytes would make the close a reset (lost answers)
         view = memoryview(data)
         while view:
-            # In a head, a slice at a time, counted; in a body, the rest at once.
-            cut = _SLICE if self._in_head else len(view)
-            piece, view = view[:cut], view[cut:]
-            if self._in_head:
-                self._head_bytes += len(piece)
-                if self._head_bytes > HEAD_BYTES + _SLICE:
-                    self._too_large()
-                    return
+            piece, view = view[:_SLICE], view[_SLICE:]
+            self._ended, self._body = False, 0
             super().data_received(bytes(piece))
-            if self.parser is None or self.transport.is_closing():
+            if self.transport.is_closing() or self._dropped:
+                self._dropped = False
+                return
+            held = len(piece) - self._body
+            self._held = held if self._ended else self._held + held
+            if self._held >= HEAD_BYTES + _SLICE:
+                self._too_large()
                 return
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
+        self._ended, self._heading = True, False
         super().on_headers_complete()
 
+    def on_chunk_header(self) -> None:
+        self._ended = True
+
+    def on_body(self, body: bytes) -> None:
+        self._body += len(body)
+        super().on_body(body)
+
     def on_message_complete(self) -> None:
-        self._in_head, self._head_bytes = True, 0
+        self._ended = True
         super().on_message_complete()
 
+    def _unsupported_upgrade_warning(self) -> None:
+        self._dropped = True
+        super()._unsupported_upgrade_warning()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._dropped = True
+        super().handle_websocket_upgrade()
+
     def on_response_complete(self) -> None:
-        if self._refuse_after:
+        if self._refuse_after and not self.pipeline:
             self._refuse()
             return
         super().on_response_complete()
@@ -147,11 +169,14 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
             self._head_timer.cancel()
         super().connection_lost(exc)
 
+    def on_message_begin(self) -> None:
+        self._heading = True
+        super().on_message_begin()
+
     def _too_large(self) -> None:
-        if self.cycle is not None and not self.cycle.response_complete:
-            # The request before is still being answered: finish that answer first.
+        if self._heading and self.cycle is not None and not self.cycle.response_complete:
+            # Requests before it are still being answered: answer them first.
             self._refuse_after = True
-            self.transport.pause_reading()
         else:
             self._refuse()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -289,6 +290,39 @@ def test_a_header_that_never_ends_is_refused_before_it_is_all_sent(
     assert answer == b"" or answer.startswith(b"HTTP/1.1 400 ")  # (a reset may eat it)
     assert httpx.get(f"{bot.local.url}/healthz", timeout=5).status_code == 200
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_pipelined_requests_are_answered_in_order_before_a_head_too_large_is_refused(
+    bot: Harness,
+) -> None:
+    port = int(bot.local.url.rsplit(":", 1)[1])
+    health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 24 * 1024 + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(health + health + big)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := conn.recv(4096):
+                answer += chunk
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3})", answer)  # (one body runs into the next head)
+    assert statuses == [b"200", b"200", b"400"]
+
+
+def test_an_endless_trailer_is_refused_as_it_arrives(bot: Harness) -> None:
+    """A chunked body's trailers are kept by the parser like headers: bounded the same way."""
+    port = int(bot.local.url.rsplit(":", 1)[1])
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nhello\r\n0\r\nX-Trailer: "
+        )
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            while sent < 64 * 1024 * 1024:
+                conn.sendall(b"a" * 65536)
+                sent += 65536
+    assert sent < 8 * 1024 * 1024  # refused long before the end
+    assert httpx.get(f"{bot.local.url}/healthz", timeout=5).status_code == 200
 
 
 def test_a_signature_with_odd_characters_gets_401_and_no_trace(
