@@ -107,7 +107,7 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     _ended = False  # something ended inside the slice being fed
     _body = 0  # body bytes handed on from the slice being fed
     _dropped = False  # uvicorn dropped the rest of what it was fed (an upgrade)
-    _heading = False  # a request's head has begun and not ended
+    _in_body = False  # a request's head has ended and its message has not
     _refuse_after = False  # a pipelined head too large: refused after the answers before it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -126,7 +126,7 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
             self._ended, self._body = False, 0
             super().data_received(bytes(piece))
             if self.transport.is_closing() or self._dropped:
-                self._dropped = False
+                self._dropped, self._held = False, 0  # the parser holds nothing now
                 return
             held = len(piece) - self._body
             self._held = held if self._ended else self._held + held
@@ -135,7 +135,7 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
                 return
 
     def on_headers_complete(self) -> None:
-        self._ended, self._heading = True, False
+        self._ended, self._in_body = True, True
         super().on_headers_complete()
 
     def on_chunk_header(self) -> None:
@@ -146,7 +146,7 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        self._ended = True
+        self._ended, self._in_body = True, False
         super().on_message_complete()
 
     def _unsupported_upgrade_warning(self) -> None:
@@ -158,7 +158,7 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         super().handle_websocket_upgrade()
 
     def on_response_complete(self) -> None:
-        if self._refuse_after and not self.pipeline:
+        if self._refuse_after and not self.pipeline and not self.transport.is_closing():
             self._refuse()
             return
         super().on_response_complete()
@@ -169,13 +169,10 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
             self._head_timer.cancel()
         super().connection_lost(exc)
 
-    def on_message_begin(self) -> None:
-        self._heading = True
-        super().on_message_begin()
-
     def _too_large(self) -> None:
-        if self._heading and self.cycle is not None and not self.cycle.response_complete:
-            # Requests before it are still being answered: answer them first.
+        if not self._in_body and self.cycle is not None and not self.cycle.response_complete:
+            # Requests before it are still being answered: answer them first. (Trailers
+            # too large, of the request being received, are refused at once.)
             self._refuse_after = True
         else:
             self._refuse()

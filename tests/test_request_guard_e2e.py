@@ -308,6 +308,24 @@ def test_pipelined_requests_are_answered_in_order_before_a_head_too_large_is_ref
     assert statuses == [b"200", b"200", b"400"]
 
 
+def test_a_request_that_closes_its_connection_is_answered_whatever_follows_it(
+    bot: Harness,
+) -> None:
+    """The parser skips what follows a closing request: that is not a head to refuse."""
+    port = int(bot.local.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            + b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n"
+            + b"x" * 20000
+        )
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := conn.recv(4096):
+                answer += chunk
+    assert re.findall(rb"HTTP/1\.1 (\d{3})", answer) == [b"200"]
+
+
 def test_an_endless_trailer_is_refused_as_it_arrives(bot: Harness) -> None:
     """A chunked body's trailers are kept by the parser like headers: bounded the same way."""
     port = int(bot.local.url.rsplit(":", 1)[1])
