@@ -187,10 +187,10 @@ class ScheduledPost(Base):
     late: Mapped[bool] = mapped_column(default=False)
 
 
-#: An outbox message not sent (yet, or ever), written out so that both databases match it to
-#: the partial index below (a bound parameter would not). 'sent' is storage.outbox.SENT; the
-#: index's predicate is also migration 0012's.
-UNSENT = text("outbox.status <> 'sent'")
+#: An outbox message not sent (yet, or ever): the partial index's predicate below, and the
+#: filter that uses it, written out the same so that both databases match the two (a bound
+#: parameter would not). 'sent' is storage.outbox.SENT; the predicate is also migration 0012's.
+UNSENT = text("status <> 'sent'")
 
 
 class OutboxMessage(Base):
@@ -207,8 +207,8 @@ class OutboxMessage(Base):
         Index(
             "ix_outbox_unsent",
             "id",
-            sqlite_where=text("status <> 'sent'"),
-            postgresql_where=text("status <> 'sent'"),
+            sqlite_where=UNSENT,
+            postgresql_where=UNSENT,
         ),
     )
 
