@@ -249,19 +249,44 @@ def test_connections_that_dribble_their_headers_are_closed_and_health_still_answ
         bot.stop()
 
 
+def _exchange(bot: Harness, data: bytes) -> bytes:
+    """Send raw `data` on one connection; all the server answers before it closes it."""
+    port = int(bot.local.url.rsplit(":", 1)[1])
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(data)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := conn.recv(4096):
+                answer += chunk
+    return answer
+
+
+def _endless(bot: Harness, start: bytes) -> tuple[int, bytes]:
+    """Send `start`, then `a` after `a` until the server stops reading (at most 64 MiB):
+    how many bytes of `a` went out, and what the server answered."""
+    port = int(bot.local.url.rsplit(":", 1)[1])
+    sent, answer = 0, b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(start)
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            while sent < 64 * 1024 * 1024:
+                conn.sendall(b"a" * 65536)
+                sent += 65536
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := conn.recv(4096):
+                answer += chunk
+    return sent, answer
+
+
 def test_a_request_head_over_16_kib_gets_400_and_the_connection_is_closed(
     bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     """httptools sets no limit on a head of its own: the server keeps h11's (16 KiB)."""
-    port = int(bot.local.url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(
-            b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
-            + b"".join(b"X-Padding-%d: %s\r\n" % (n, b"a" * 1000) for n in range(24))  # 24 KiB
-        )
-        answer = b""
-        while chunk := conn.recv(4096):  # until the server closes the connection
-            answer += chunk
+    answer = _exchange(
+        bot,
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+        + b"".join(b"X-Padding-%d: %s\r\n" % (n, b"a" * 1000) for n in range(24)),  # 24 KiB
+    )
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert not [r for r in caplog.records if r.exc_info]
     # A head just under the limit, as big as any real one can be, is still read.
@@ -274,18 +299,7 @@ def test_a_header_that_never_ends_is_refused_before_it_is_all_sent(
 ) -> None:
     """The parser keeps a header until it ends: the limit counts bytes as they arrive, so
     one endless header is refused early, and health goes on answering meanwhile."""
-    port = int(bot.local.url.rsplit(":", 1)[1])
-    sent = 0
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
-        answer = b""
-        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
-            while sent < 64 * 1024 * 1024:  # 64 MiB of one header, unless the server stops it
-                conn.sendall(b"a" * 65536)
-                sent += 65536
-        with contextlib.suppress(ConnectionResetError):
-            while chunk := conn.recv(4096):
-                answer += chunk
+    sent, answer = _endless(bot, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
     assert sent < 8 * 1024 * 1024  # refused long before the end
     assert answer == b"" or answer.startswith(b"HTTP/1.1 400 ")  # (a reset may eat it)
     assert httpx.get(f"{bot.local.url}/healthz", timeout=5).status_code == 200
@@ -295,15 +309,9 @@ def test_a_header_that_never_ends_is_refused_before_it_is_all_sent(
 def test_pipelined_requests_are_answered_in_order_before_a_head_too_large_is_refused(
     bot: Harness,
 ) -> None:
-    port = int(bot.local.url.rsplit(":", 1)[1])
     health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
     big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 24 * 1024 + b"\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(health + health + big)
-        answer = b""
-        with contextlib.suppress(ConnectionResetError):
-            while chunk := conn.recv(4096):
-                answer += chunk
+    answer = _exchange(bot, health + health + big)
     statuses = re.findall(rb"HTTP/1\.1 (\d{3})", answer)  # (one body runs into the next head)
     assert statuses == [b"200", b"200", b"400"]
 
@@ -312,33 +320,22 @@ def test_a_request_that_closes_its_connection_is_answered_whatever_follows_it(
     bot: Harness,
 ) -> None:
     """The parser skips what follows a closing request: that is not a head to refuse."""
-    port = int(bot.local.url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(
-            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            + b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n"
-            + b"x" * 20000
-        )
-        answer = b""
-        with contextlib.suppress(ConnectionResetError):
-            while chunk := conn.recv(4096):
-                answer += chunk
+    answer = _exchange(
+        bot,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        + b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n"
+        + b"x" * 20000,
+    )
     assert re.findall(rb"HTTP/1\.1 (\d{3})", answer) == [b"200"]
 
 
 def test_an_endless_trailer_is_refused_as_it_arrives(bot: Harness) -> None:
     """A chunked body's trailers are kept by the parser like headers: bounded the same way."""
-    port = int(bot.local.url.rsplit(":", 1)[1])
-    sent = 0
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(
-            b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"5\r\nhello\r\n0\r\nX-Trailer: "
-        )
-        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
-            while sent < 64 * 1024 * 1024:
-                conn.sendall(b"a" * 65536)
-                sent += 65536
+    sent, _ = _endless(
+        bot,
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\nX-Trailer: ",
+    )
     assert sent < 8 * 1024 * 1024  # refused long before the end
     assert httpx.get(f"{bot.local.url}/healthz", timeout=5).status_code == 200
 
